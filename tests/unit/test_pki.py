@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
@@ -65,10 +65,22 @@ def test_first_start_generates_everything_quickly(data_dir: Path) -> None:
     assert elapsed < 3.0
 
     tls = data_dir / "server" / "tls"
-    for base in ("server-ca", "client-ca", "request-header-ca", "serving-kube-apiserver",
-                 "serving-kubelet", "client-admin", "client-controller", "client-scheduler",
-                 "client-kube-apiserver", "client-kube-proxy", "client-k3trio-controller",
-                 "client-kubelet", "client-auth-proxy", "client-supervisor"):
+    for base in (
+        "server-ca",
+        "client-ca",
+        "request-header-ca",
+        "serving-kube-apiserver",
+        "serving-kubelet",
+        "client-admin",
+        "client-controller",
+        "client-scheduler",
+        "client-kube-apiserver",
+        "client-kube-proxy",
+        "client-k3trio-controller",
+        "client-kubelet",
+        "client-auth-proxy",
+        "client-supervisor",
+    ):
         assert (tls / f"{base}.crt").is_file(), base
         assert mode(tls / f"{base}.key") == 0o600, base
         assert base in p.generated
@@ -144,8 +156,16 @@ def test_serving_cert_sans(data_dir: Path) -> None:
     }
     assert ips == {
         ipaddress.ip_address(a)
-        for a in ("127.0.0.1", "::1", "10.43.0.1", "192.168.50.10", "fd00::10",
-                  "192.168.50.11", "203.0.113.7", "2001:db8::7")
+        for a in (
+            "127.0.0.1",
+            "::1",
+            "10.43.0.1",
+            "192.168.50.10",
+            "fd00::10",
+            "192.168.50.11",
+            "203.0.113.7",
+            "2001:db8::7",
+        )
     }
     assert certs.common_name(p.serving.cert) == "kube-apiserver"
     eku = p.serving.cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -160,7 +180,11 @@ def test_kubelet_serving_cert(data_dir: Path) -> None:
     alt = certs.alt_names_of(cert)
     assert set(alt.dns_names) == {"node-a", "localhost"}
     assert {str(i) for i in alt.ip_addresses} == {
-        "127.0.0.1", "::1", "192.168.50.10", "fd00::10", "192.168.50.11"
+        "127.0.0.1",
+        "::1",
+        "192.168.50.10",
+        "fd00::10",
+        "192.168.50.11",
     }
 
 
@@ -197,9 +221,7 @@ def test_san_change_reissues_serving_cert_but_keeps_ca(data_dir: Path) -> None:
 def test_node_name_change_reissues_node_certs_only(data_dir: Path) -> None:
     ensure(data_dir)
     p = ensure(data_dir, node_name="node-b")
-    assert p.generated == frozenset(
-        {"serving-kube-apiserver", "serving-kubelet", "client-kubelet"}
-    )
+    assert p.generated == frozenset({"serving-kube-apiserver", "serving-kubelet", "client-kubelet"})
     assert certs.common_name(p.client("kubelet").cert) == "system:node:node-b"
 
 
@@ -223,8 +245,7 @@ def test_missing_or_foreign_leaf_is_repaired(data_dir: Path) -> None:
     # A client cert signed by some other CA is replaced by one from the cluster's client CA.
     stranger = pki.CertificateAuthority.generate("stranger-ca")
     (tls / "client-admin.crt").write_bytes(
-        stranger.issue_client_cert("system:admin", ["system:masters"],
-                                   key=first.admin.key).cert_pem
+        stranger.issue_client_cert("system:admin", ["system:masters"], key=first.admin.key).cert_pem
     )
     p = ensure(data_dir)
     assert p.generated == frozenset({"serving-kube-apiserver", "client-admin"})
@@ -347,11 +368,17 @@ def test_parse_token_forms() -> None:
     assert pki.parse_token(f"K10{h.upper()}::node:pw") == (h, "node", "pw")
     assert pki.parse_token("K10::server:pw") == (None, "server", "pw")
     boot = pki.parse_token(f"K10{h}::abcdef.0123456789abcdef")
-    assert boot == (h, "", "abcdef.0123456789abcdef")
     assert boot.is_bootstrap_token
+    assert boot == (h, "", "abcdef.0123456789abcdef")
     assert pki.parse_token("abcdef.0123456789abcdef").is_bootstrap_token
-    for bad in ("", "   ", "K10abc::server:pw", f"K10{h}::server:", f"K10{h}::nocolon",
-                "K10" + "zz" * 32 + "::server:pw"):
+    for bad in (
+        "",
+        "   ",
+        "K10abc::server:pw",
+        f"K10{h}::server:",
+        f"K10{h}::nocolon",
+        "K10" + "zz" * 32 + "::server:pw",
+    ):
         with pytest.raises(pki.TokenError):
             pki.parse_token(bad)
 
@@ -376,8 +403,7 @@ def test_format_token_bootstrap_and_bundle_hash() -> None:
         .sign(root.key, hashes.SHA256())
     )
     bundle = certs.encode_cert_pem(inter_cert, root.cert)
-    root_der_hash = hashlib.sha256(root.cert.public_bytes(
-        certs.serialization.Encoding.DER)).hexdigest()
+    root_der_hash = hashlib.sha256(root.cert.public_bytes(serialization.Encoding.DER)).hexdigest()
     assert pki.hash_ca(bundle) == root_der_hash
     assert pki.verify_ca_hash(bundle, root_der_hash)
 
@@ -389,10 +415,13 @@ def _csr(cn: str, orgs: list[str]) -> tuple[ec.EllipticCurvePrivateKey, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
     name.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
-    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(name)).add_extension(
-        x509.BasicConstraints(ca=True, path_length=None), critical=True
-    ).sign(key, hashes.SHA256())
-    return key, csr.public_bytes(certs.serialization.Encoding.PEM)
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name(name))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return key, csr.public_bytes(serialization.Encoding.PEM)
 
 
 def test_sign_client_csr_for_node(data_dir: Path) -> None:
@@ -452,15 +481,18 @@ def test_kubeconfig_shape(data_dir: Path, tmp_path: Path) -> None:
     assert doc["kind"] == "Config"
     assert doc["current-context"] == "default"
     assert doc["preferences"] == {}
-    assert doc["clusters"] == [{
-        "cluster": {
-            "certificate-authority-data": base64.b64encode(p.server_ca_pem).decode(),
-            "server": "https://127.0.0.1:6443",
-        },
-        "name": "default",
-    }]
-    assert doc["contexts"] == [{"context": {"cluster": "default", "user": "default"},
-                                "name": "default"}]
+    assert doc["clusters"] == [
+        {
+            "cluster": {
+                "certificate-authority-data": base64.b64encode(p.server_ca_pem).decode(),
+                "server": "https://127.0.0.1:6443",
+            },
+            "name": "default",
+        }
+    ]
+    assert doc["contexts"] == [
+        {"context": {"cluster": "default", "user": "default"}, "name": "default"}
+    ]
     user = doc["users"][0]
     assert user["name"] == "default"
     assert base64.b64decode(user["user"]["client-certificate-data"]) == p.admin.cert_pem
@@ -483,17 +515,30 @@ def test_kubeconfig_mode_is_honoured_on_existing_file(tmp_path: Path) -> None:
     os.chmod(path, 0o600)
     old_umask = os.umask(0o077)
     try:
-        pki.write_kubeconfig(path, server_url="https://x:6443", ca_pem=ca.cert_pem,
-                             client_cert_pem=admin.cert_pem, client_key_pem=admin.key_pem,
-                             mode=0o644, cluster_name="c", user="u", context="ctx")
+        pki.write_kubeconfig(
+            path,
+            server_url="https://x:6443",
+            ca_pem=ca.cert_pem,
+            client_cert_pem=admin.cert_pem,
+            client_key_pem=admin.key_pem,
+            mode=0o644,
+            cluster_name="c",
+            user="u",
+            context="ctx",
+        )
     finally:
         os.umask(old_umask)
     assert mode(path) == 0o644
     doc = yaml.safe_load(path.read_text())
     assert doc["current-context"] == "ctx"
     assert doc["contexts"][0]["context"] == {"cluster": "c", "user": "u"}
-    pki.write_kubeconfig(path, server_url="https://x:6443", ca_pem=ca.cert_pem,
-                         client_cert_pem=admin.cert_pem, client_key_pem=admin.key_pem)
+    pki.write_kubeconfig(
+        path,
+        server_url="https://x:6443",
+        ca_pem=ca.cert_pem,
+        client_cert_pem=admin.cert_pem,
+        client_key_pem=admin.key_pem,
+    )
     assert mode(path) == 0o600
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no temp left over
 
@@ -501,14 +546,25 @@ def test_kubeconfig_mode_is_honoured_on_existing_file(tmp_path: Path) -> None:
 def test_read_kubeconfig_with_file_references(tmp_path: Path) -> None:
     ca = pki.CertificateAuthority.generate("ca")
     (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
-    (tmp_path / "kc").write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "x",
-        "clusters": [{"name": "c", "cluster": {"server": "https://h:1",
-                                               "certificate-authority": "ca.crt"}}],
-        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u",
-                                               "namespace": "ns"}}],
-        "users": [{"name": "u", "user": {"token": "abc"}}],
-    }))
+    (tmp_path / "kc").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "x",
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {"server": "https://h:1", "certificate-authority": "ca.crt"},
+                    }
+                ],
+                "contexts": [
+                    {"name": "x", "context": {"cluster": "c", "user": "u", "namespace": "ns"}}
+                ],
+                "users": [{"name": "u", "user": {"token": "abc"}}],
+            }
+        )
+    )
     m = pki.read_kubeconfig(tmp_path / "kc")
     assert m.ca_pem == ca.cert_pem and m.token == "abc" and m.namespace == "ns"
     with pytest.raises(pki.KubeconfigError):

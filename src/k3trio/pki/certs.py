@@ -52,7 +52,9 @@ def long_names_allowed() -> Iterator[None]:
     bound; Kubernetes neither enforces nor warns about it.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Attribute's length must be", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="Attribute's length must be", category=UserWarning
+        )
         yield
 
 
@@ -63,7 +65,10 @@ class Usage(enum.Enum):
     SERVER = "server"
 
 
-_EKU = {Usage.CLIENT: ExtendedKeyUsageOID.CLIENT_AUTH, Usage.SERVER: ExtendedKeyUsageOID.SERVER_AUTH}
+_EKU = {
+    Usage.CLIENT: ExtendedKeyUsageOID.CLIENT_AUTH,
+    Usage.SERVER: ExtendedKeyUsageOID.SERVER_AUTH,
+}
 
 
 # --- keys and PEM ---------------------------------------------------------------------------
@@ -193,7 +198,9 @@ class AltNames:
 
     def merged(self, other: AltNames) -> AltNames:
         dns = list(self.dns_names) + [n for n in other.dns_names if n not in self.dns_names]
-        ips = list(self.ip_addresses) + [i for i in other.ip_addresses if i not in self.ip_addresses]
+        ips = list(self.ip_addresses) + [
+            i for i in other.ip_addresses if i not in self.ip_addresses
+        ]
         return AltNames(tuple(dns), tuple(ips))
 
     def same_as(self, other: AltNames) -> bool:
@@ -228,10 +235,12 @@ def alt_names_of(cert: x509.Certificate) -> AltNames:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return AltNames()
-    return AltNames(
-        tuple(ext.get_values_for_type(x509.DNSName)),
-        tuple(ext.get_values_for_type(x509.IPAddress)),
-    )
+    ips = [
+        ip
+        for ip in ext.get_values_for_type(x509.IPAddress)
+        if isinstance(ip, (ipaddress.IPv4Address, ipaddress.IPv6Address))
+    ]
+    return AltNames(tuple(ext.get_values_for_type(x509.DNSName)), tuple(ips))
 
 
 # --- identity ---------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ from types import MappingProxyType
 import attrs
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from . import certs, token as tokens
+from . import certs
+from . import token as tokens
 from .ca import CertificateAuthority, IssuedCert, kubelet_serving_spec, node_client_spec
 from .certs import AltNames, CertSpec, PrivateKey
 from .errors import CertificateError, PKIStateError
@@ -307,26 +308,50 @@ def ensure_server_pki(
 
     with _locked(paths.tls_dir / ".lock"):
         generated: set[str] = set()
-        server_ca, new_server_ca = _ensure_ca(paths, "server-ca", f"{PROGRAM}-server", now, generated)
-        client_ca, new_client_ca = _ensure_ca(paths, "client-ca", f"{PROGRAM}-client", now, generated)
+        server_ca, new_server_ca = _ensure_ca(
+            paths, "server-ca", f"{PROGRAM}-server", now, generated
+        )
+        client_ca, new_client_ca = _ensure_ca(
+            paths, "client-ca", f"{PROGRAM}-client", now, generated
+        )
 
         serving = _ensure_leaf(
-            paths, "serving-kube-apiserver", server_ca, new_server_ca,
-            CertSpec.server(APISERVER_SERVING_CN, alt_names), now, generated,
+            paths,
+            "serving-kube-apiserver",
+            server_ca,
+            new_server_ca,
+            CertSpec.server(APISERVER_SERVING_CN, alt_names),
+            now,
+            generated,
         )
         kubelet_serving = _ensure_leaf(
-            paths, "serving-kubelet", server_ca, new_server_ca,
-            kubelet_serving_spec(node_name, kubelet_addresses), now, generated,
+            paths,
+            "serving-kubelet",
+            server_ca,
+            new_server_ca,
+            kubelet_serving_spec(node_name, kubelet_addresses),
+            now,
+            generated,
         )
         clients: dict[str, IssuedCert] = {}
         for role in CLIENT_ROLES:
             clients[role.role] = _ensure_leaf(
-                paths, role.file_base, client_ca, new_client_ca,
-                CertSpec.client(role.user, role.groups), now, generated,
+                paths,
+                role.file_base,
+                client_ca,
+                new_client_ca,
+                CertSpec.client(role.user, role.groups),
+                now,
+                generated,
             )
         clients[KUBELET_ROLE] = _ensure_leaf(
-            paths, "client-kubelet", client_ca, new_client_ca,
-            node_client_spec(node_name), now, generated,
+            paths,
+            "client-kubelet",
+            client_ca,
+            new_client_ca,
+            node_client_spec(node_name),
+            now,
+            generated,
         )
 
         rh_ca: CertificateAuthority | None = None
@@ -336,8 +361,13 @@ def ensure_server_pki(
                 paths, "request-header-ca", f"{PROGRAM}-request-header", now, generated
             )
             auth_proxy = _ensure_leaf(
-                paths, "client-auth-proxy", rh_ca, new_rh,
-                CertSpec.client(AUTH_PROXY_USER), now, generated,
+                paths,
+                "client-auth-proxy",
+                rh_ca,
+                new_rh,
+                CertSpec.client(AUTH_PROXY_USER),
+                now,
+                generated,
             )
 
         sa_key_pem, sa_pub_pem = _ensure_service_account_key(paths, generated)

@@ -140,9 +140,7 @@ def generate_secret() -> str:
     return secrets.token_hex(16)
 
 
-def resolve_server_token(
-    ca_pem: bytes, *, given: str | None, stored: str | None
-) -> str:
+def resolve_server_token(ca_pem: bytes, *, given: str | None, stored: str | None) -> str:
     """The full server token to use on this start.
 
     Precedence: the user's ``--token`` (bare secret, or full token whose hash must match the
@@ -161,11 +159,11 @@ def resolve_server_token(
         return format_token(ca_pem, parsed.secret)
     if stored:
         try:
-            parsed = parse_token(stored)
+            previous = parse_token(stored)
         except TokenError:
-            parsed = None
-        if parsed is not None:
-            return format_token(ca_pem, parsed.secret, parsed.username or SERVER_USERNAME)
+            previous = None
+        if previous is not None:
+            return format_token(ca_pem, previous.secret, previous.username or SERVER_USERNAME)
     return format_token(ca_pem, generate_secret())
 
 

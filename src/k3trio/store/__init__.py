@@ -1,6 +1,7 @@
 """The revisioned key/value store (etcd semantics over an append-only log)."""
 
 from .base import Backend, prefix_end
+from .core import StoreOptions
 from .errors import (
     CompactedError,
     ConflictError,
@@ -11,6 +12,7 @@ from .errors import (
     StoreUnavailableError,
     WatchClosedError,
 )
+from .open import open_backend
 from .types import Event, EventType, KeyValue, ListResult
 
 __all__ = [
@@ -25,7 +27,9 @@ __all__ = [
     "KeyValue",
     "ListResult",
     "StoreError",
+    "StoreOptions",
     "StoreUnavailableError",
     "WatchClosedError",
+    "open_backend",
     "prefix_end",
 ]

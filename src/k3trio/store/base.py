@@ -87,7 +87,10 @@ class Backend(Protocol):
         ...
 
     async def compact(self, revision: int) -> None:
-        """Forget history before ``revision``. Raises CompactedError/FutureRevisionError."""
+        """Forget history before ``revision`` (reads at ``revision`` itself still work).
+
+        Raises CompactedError (not newer than the last compaction), FutureRevisionError.
+        """
         ...
 
     @property
@@ -97,5 +100,5 @@ class Backend(Protocol):
 
     @property
     def compact_revision(self) -> int:
-        """The newest compacted revision (reads and watches must ask for a later one)."""
+        """The compaction point: reads and watches may ask for it or a later revision."""
         ...

@@ -51,7 +51,7 @@ class ConflictError(StoreError):
 class CompactedError(StoreError):
     def __init__(self, requested: int, compact_revision: int) -> None:
         super().__init__(
-            f"revision {requested} has been compacted (oldest available: {compact_revision + 1})"
+            f"revision {requested} has been compacted (oldest available: {compact_revision})"
         )
         self.requested = requested
         self.compact_revision = compact_revision

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import shutil
 import ssl
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -189,3 +195,69 @@ def test_mismatched_material_is_a_certificate_error(server_pki: pki.ServerPKI) -
         pki.client_ssl_context(
             ca_pem=server_pki.server_ca_pem, client_cert_pem=server_pki.admin.cert_pem
         )
+
+
+def _kubectl() -> str | None:
+    beside = Path(sys.executable).parent / "kubectl"
+    return str(beside) if beside.exists() else shutil.which("kubectl")
+
+
+@pytest.mark.skipif(_kubectl() is None, reason="kubectl not installed")
+def test_real_kubectl_accepts_certificates_and_kubeconfig(
+    server_pki: pki.ServerPKI, tmp_path: Path
+) -> None:
+    """Go's TLS stack (kubectl) trusts our chain and presents the admin identity."""
+    seen: list[pki.ClientIdentity | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(pki.peer_identity(self.connection))  # type: ignore[arg-type]
+            body = json.dumps({"major": "1", "minor": "36", "gitVersion": "v1.36.0"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    ctx = pki.server_ssl_context(
+        cert_pem=server_pki.serving.cert_pem,
+        key_pem=server_pki.serving.key_pem,
+        client_ca_pem=server_pki.client_ca_pem,
+        alpn=["http/1.1"],
+    )
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        kubeconfig = tmp_path / "k3s.yaml"
+        server_pki.write_kubeconfig(
+            kubeconfig, server_url=f"https://127.0.0.1:{httpd.server_address[1]}"
+        )
+        result = subprocess.run(
+            [_kubectl() or "kubectl", "--kubeconfig", str(kubeconfig), "get", "--raw", "/version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["gitVersion"] == "v1.36.0"
+    assert seen == [pki.ClientIdentity("system:admin", ("system:masters",))]
+
+
+async def test_tls12_client_negotiates_an_h2_compatible_suite(server_pki: pki.ServerPKI) -> None:
+    ctx = server_pki.client_ssl_context()
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    server_ctx = server_pki.server_ssl_context()
+    server, _ = await handshake(server_ctx, ctx)
+    assert server.error is None and server.alpn == "h2"
+    assert server.identity == pki.ClientIdentity("system:admin", ("system:masters",))
+    names = {c["name"] for c in server_ctx.get_ciphers() if c["protocol"] == "TLSv1.2"}
+    assert names and all("GCM" in n or "CHACHA20" in n for n in names)
+    assert all(n.startswith("ECDHE-") for n in names)

@@ -180,6 +180,7 @@ BINARY_MODULES = (
 PACKAGES = (
     "trio", "httpx", "hypercorn.trio", "grpclib.client", "google.protobuf", "attrs",
     "cattrs", "cryptography.x509", "yaml", "trio_asyncio",
+    "k3trio._generated.cri.api_grpc", "k3trio._generated.etcd.api.etcdserverpb.rpc_grpc",
 )
 
 

@@ -95,6 +95,11 @@ def _render_value(value: Any) -> str:
         return repr(value) if isinstance(value, float) else str(value)
     if isinstance(value, str):
         return _go_quote(value)
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        inner = ", ".join(f"{_go_quote(k)}:{_go_quote(value[k])}" for k in sorted(value))
+        return f"map[string]string{{{inner}}}"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "[]string{" + ", ".join(_go_quote(v) for v in value) + "}"
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 

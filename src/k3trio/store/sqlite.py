@@ -155,7 +155,7 @@ class SQLiteBackend(BackendBase):
 
     async def get(self, key: str, *, revision: int = 0) -> tuple[int, KeyValue | None]:
         await trio.lowlevel.checkpoint_if_cancelled()
-        return self.reader.get(key, revision, self._check_revision)
+        return self.reader.get(key, revision, self._check_revision, self._rev)
 
     async def list(
         self, prefix: str, *, revision: int = 0, limit: int = 0, start: str = ""

@@ -212,11 +212,25 @@ class Reader:
             return int(next(self._cursor.execute(sql.HEAD))[0])
 
     def get(
-        self, key: str, revision: int, check: Callable[[int, int], None]
+        self, key: str, revision: int, check: Callable[[int, int], None], floor: int = 0
     ) -> tuple[int, KeyValue | None]:
+        """Return (a revision the answer holds at, record or None).
+
+        ``floor`` is a revision known to be committed before the call. A present key's
+        record is its state at every revision from its ``mod_revision`` to the read's
+        snapshot, so ``max(floor, mod_revision)`` is exact without reading the head; an
+        absent key needs the head read in the same statement.
+        """
         if not revision:
-            with translated():
+            try:
+                for key_, value, create_rev, mod_rev, ttl in self._cursor.execute(
+                    sql.GET_CURRENT, (key,)
+                ):
+                    kv = KeyValue(key_, value, create_rev, mod_rev, ttl)
+                    return max(floor, mod_rev), kv
                 row = next(self._cursor.execute(sql.GET_LATEST, (key,)))
+            except apsw.Error as exc:
+                raise translate(exc) from exc
             return row[0], (_kv(row[1:]) if row[1] is not None else None)
         with self._snapshot() as ex:
             head = next(ex(sql.HEAD))[0]

@@ -20,7 +20,7 @@ from __future__ import annotations
 SCHEMA_VERSION = 1
 
 #: Page size only applies to a new database file (before the first table exists).
-CREATE_PRAGMAS = ("PRAGMA page_size = 8192",)
+CREATE_PRAGMAS = ("PRAGMA page_size = 4096",)
 
 PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -86,6 +86,9 @@ UPSERT_CURRENT = (
 DELETE_CURRENT = "DELETE FROM current WHERE key = ?"
 
 # Latest reads: one statement each, so each is a consistent snapshot.
+GET_CURRENT = (
+    f"SELECT {KV_COLUMNS} FROM current c JOIN log l ON l.revision = c.revision WHERE c.key = ?"
+)
 GET_LATEST = (
     f"SELECT h.rev, {KV_COLUMNS} FROM (SELECT coalesce(max(revision), 0) AS rev FROM log) h "
     "LEFT JOIN current c ON c.key = ? LEFT JOIN log l ON l.revision = c.revision"

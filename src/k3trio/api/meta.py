@@ -25,7 +25,7 @@ from k3trio.api.errors import FieldError
 __all__ = [
     "GENERATE_NAME_ALPHABET",
     "NameValidator",
-    "annotations",
+    "annotations_of",
     "controller_of",
     "deletion_timestamp",
     "ensure_metadata",
@@ -34,6 +34,7 @@ __all__ = [
     "format_time",
     "generate_name",
     "is_being_deleted",
+    "iter_label_selector_errors",
     "labels",
     "meta",
     "name",
@@ -41,11 +42,15 @@ __all__ = [
     "new_uid",
     "owner_references",
     "parse_time",
+    "validate_annotations",
     "validate_dns1123_label_name",
     "validate_dns1123_subdomain_name",
     "validate_dns1035_label_name",
+    "validate_finalizers",
+    "validate_labels",
     "validate_object_meta",
     "validate_object_meta_update",
+    "validate_owner_references",
     "validate_path_segment_name",
 ]
 
@@ -89,7 +94,7 @@ def labels(obj: dict[str, Any]) -> dict[str, str]:
     return dict(meta(obj).get("labels") or {})
 
 
-def annotations(obj: dict[str, Any]) -> dict[str, str]:
+def annotations_of(obj: dict[str, Any]) -> dict[str, str]:
     return dict(meta(obj).get("annotations") or {})
 
 

@@ -558,7 +558,8 @@ PERSISTENTVOLUMECLAIMS = Printer(
 def _quota_row(rq: Obj, now: datetime) -> tuple[list[Any], None]:
     hard = get(rq, "status", "hard", default={})
     used = get(rq, "status", "used", default={})
-    requests, limits = [], []
+    requests: list[str] = []
+    limits: list[str] = []
     for res in sorted(hard):
         text = f"{res}: {used.get(res, '0')}/{hard[res]}"
         (limits if res.split(".")[0] == "limits" and "." in res else requests).append(text)

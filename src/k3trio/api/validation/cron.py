@@ -5,7 +5,7 @@ and step errors, and ``@every``/``@hourly``-style descriptors.
 
 from __future__ import annotations
 
-_BOUNDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
+_BOUNDS: tuple[tuple[int, int, dict[str, int]], ...] = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
            (1, 12, {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}),
            (0, 6, {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}))
 _DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
@@ -30,6 +30,8 @@ def _field(field: str, lo: int, hi: int, names: dict[str, int]) -> str | None:
         range_and_step = expr.split("/")
         low_and_high = range_and_step[0].split("-")
         single_digit = len(low_and_high) == 1
+        start: int | None
+        end: int | None
         if low_and_high[0] in ("*", "?"):
             start, end = lo, hi
         else:

@@ -49,7 +49,8 @@ SHIV=("$PY" -m shiv)
 if ! "$PY" -c 'import shiv' 2>/dev/null; then
     if [[ ! -x $WORK/tools/bin/shiv ]]; then
         "$PY" -m venv "$WORK/tools"
-        "$WORK/tools/bin/pip" install --quiet "shiv==$SHIV_VERSION"
+        "$WORK/tools/bin/pip" install --quiet --disable-pip-version-check "shiv==$SHIV_VERSION" \
+            2> >(grep -v "^WARNING: Location 'file:" >&2)
     fi
     SHIV=("$WORK/tools/bin/shiv")
 fi
@@ -81,20 +82,37 @@ for whl in Path(sys.argv[2]).glob("*.whl"):
 EOF
 done
 
+# A strip that understands the target's ELF: the cross binutils, the host's own strip for
+# a native build, or llvm-strip (any architecture).
+case "$ARCH" in
+    x86_64) triple=x86_64-linux-gnu ;;
+    aarch64) triple=aarch64-linux-gnu ;;
+    armv7l) triple=arm-linux-gnueabihf ;;
+    *) triple=$ARCH-linux-gnu ;;
+esac
+STRIP=
+candidates=("$triple-strip")
+[[ $ARCH == "$(uname -m)" ]] && candidates+=(strip)
+candidates+=(llvm-strip)
+for s in "${candidates[@]}"; do
+    if command -v "$s" >/dev/null; then STRIP=$(command -v "$s"); break; fi
+done
+
 SITE=$WORK/$ARCH/site-packages
 "$PY" build/stage.py --arch "$ARCH" --wheels "$WORK/wheels/$ARCH" --out "$SITE" \
-    --src src/k3trio --pythons "$(IFS=,; echo "${PYTHONS[*]}")"
+    --src src/k3trio --pythons "$(IFS=,; echo "${PYTHONS[*]}")" --strip "$STRIP"
 
 mkdir -p dist
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-315554400}
 "${SHIV[@]}" --site-packages "$SITE" --compressed --reproducible \
     --python '/usr/bin/env python3' --entry-point "$ENTRY" --output-file "$OUT.tmp"
 chmod 0755 "$OUT.tmp"
-mv -f "$OUT.tmp" "$OUT"
 
-bytes=$(stat -c %s "$OUT")
+bytes=$(stat -c %s "$OUT.tmp")
 mib=$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }')
-echo "$OUT: $bytes bytes ($mib MiB), CPython ${PYTHONS[*]}, built in $(( $(date +%s) - start ))s"
 if (( bytes > MAX_MIB * 1048576 )); then
-    die "$OUT is $mib MiB, over the $MAX_MIB MiB limit"
+    rm -f "$OUT.tmp"
+    die "$OUT would be $mib MiB, over the $MAX_MIB MiB limit"
 fi
+mv -f "$OUT.tmp" "$OUT"
+echo "$OUT: $bytes bytes ($mib MiB), CPython ${PYTHONS[*]}, built in $(( $(date +%s) - start ))s"

@@ -19,6 +19,7 @@ Keys are ``str`` paths such as ``/registry/pods/default/web-0``; values are opaq
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
@@ -77,7 +78,7 @@ class Backend(Protocol):
 
     def watch(
         self, prefix: str, *, revision: int = 0
-    ) -> AbstractAsyncContextManager[AsyncIterator[list[Event]]]:
+    ) -> AbstractAsyncContextManager[AsyncIterator[builtins.list[Event]]]:
         """Watch changes under ``prefix`` starting at ``revision`` (inclusive; 0: from now).
 
         Yields lists of events, one list per committed transaction batch, in revision

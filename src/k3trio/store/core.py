@@ -14,6 +14,7 @@ Lifecycle invariant: a backend serves requests only between ``run``'s
 from __future__ import annotations
 
 import abc
+import builtins
 import time
 from collections.abc import Callable
 
@@ -74,7 +75,7 @@ class BackendBase(abc.ABC):
         return result
 
     @abc.abstractmethod
-    async def submit(self, ops: list[Op]) -> list[KeyValue | StoreError]:
+    async def submit(self, ops: builtins.list[Op]) -> builtins.list[KeyValue | StoreError]:
         """Apply ``ops`` in order, atomically and durably; one result or error per op.
 
         Raises StoreError when the whole batch failed (nothing was applied).
@@ -134,10 +135,12 @@ class BackendBase(abc.ABC):
     def read_head(self) -> int: ...
 
     @abc.abstractmethod
-    def read_history(self, prefix: str, start: int, end: int, limit: int) -> list[Event]: ...
+    def read_history(
+        self, prefix: str, start: int, end: int, limit: int
+    ) -> builtins.list[Event]: ...
 
     @abc.abstractmethod
-    def expired(self, now: float, limit: int) -> list[tuple[str, int]]:
+    def expired(self, now: float, limit: int) -> builtins.list[tuple[str, int]]:
         """Up to ``limit`` (key, mod_revision) pairs whose expiry is at or before ``now``."""
 
     @abc.abstractmethod
@@ -149,7 +152,7 @@ class BackendBase(abc.ABC):
         self._ttl_event = trio.Event()
         return self._ttl_event
 
-    def _note_ttl(self, ops: list[Op]) -> None:
+    def _note_ttl(self, ops: builtins.list[Op]) -> None:
         if any(op.ttl > 0 for op in ops):
             self._ttl_event.set()
 

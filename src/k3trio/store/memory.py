@@ -15,6 +15,7 @@ events are published before any other task runs.
 
 from __future__ import annotations
 
+import builtins
 import heapq
 from bisect import bisect_left, bisect_right, insort
 
@@ -138,8 +139,10 @@ class MemoryBackend(BackendBase):
     def read_head(self) -> int:
         return self._rev
 
-    def read_history(self, prefix: str, start: int, end: int, limit: int) -> list[Event]:
-        out: list[Event] = []
+    def read_history(
+        self, prefix: str, start: int, end: int, limit: int
+    ) -> builtins.list[Event]:
+        out: builtins.list[Event] = []
         for i in range(bisect_left(self._log, start, key=_rev_of), len(self._log)):
             event = self._log[i]
             if event.kv.mod_revision > end:
@@ -171,8 +174,8 @@ class MemoryBackend(BackendBase):
                 del self._versions[key]
         self._keys = [key for key in self._keys if key in self._versions]
 
-    def expired(self, now: float, limit: int) -> list[tuple[str, int]]:
-        due: list[tuple[float, str, int]] = []
+    def expired(self, now: float, limit: int) -> builtins.list[tuple[str, int]]:
+        due: builtins.list[tuple[float, str, int]] = []
         while self._heap and self._heap[0][0] <= now and len(due) < limit:
             at, key, rev = heapq.heappop(self._heap)
             if self._expiry.get(key) == (at, rev):

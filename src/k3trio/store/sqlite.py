@@ -19,6 +19,7 @@ compaction deletes history in revision windows so writers are never stalled for 
 
 from __future__ import annotations
 
+import builtins
 import collections
 import pathlib
 
@@ -76,9 +77,10 @@ class SQLiteBackend(BackendBase):
     # --- lifecycle ----------------------------------------------------------------------
 
     async def _open(self) -> None:
-        self._writer, self._reader = await trio.to_thread.run_sync(open_db, self.path)
-        self._rev = self._writer.revision
-        self._compacted = self._writer.compact_revision
+        writer, self._reader = await trio.to_thread.run_sync(open_db, self.path)
+        self._writer = writer
+        self._rev = writer.revision
+        self._compacted = writer.compact_revision
 
     async def _start(self, nursery: trio.Nursery) -> None:
         nursery.start_soon(self._commit_loop)
@@ -141,6 +143,12 @@ class SQLiteBackend(BackendBase):
                 pending.error = exc
                 pending.done.set()
             return
+        except BaseException as exc:
+            # A bug, not a database error: fail the callers, then crash the committer.
+            for pending in batch:
+                pending.error = StoreUnavailableError(f"commit failed: {exc!r}")
+                pending.done.set()
+            raise
         self._rev = writer.revision
         self.hub.publish(events)
         i = 0
@@ -161,7 +169,7 @@ class SQLiteBackend(BackendBase):
         self, prefix: str, *, revision: int = 0, limit: int = 0, start: str = ""
     ) -> ListResult:
         await trio.lowlevel.checkpoint_if_cancelled()
-        at, kvs, remaining = self.reader.list(
+        at, kvs, remaining = self.reader.page(
             max(prefix, start), prefix_end(prefix), revision, limit, self._check_revision
         )
         return ListResult(kvs, at, more=remaining > 0, remaining=remaining)
@@ -173,10 +181,12 @@ class SQLiteBackend(BackendBase):
     def read_head(self) -> int:
         return self.reader.head()
 
-    def read_history(self, prefix: str, start: int, end: int, limit: int) -> list[Event]:
+    def read_history(
+        self, prefix: str, start: int, end: int, limit: int
+    ) -> builtins.list[Event]:
         return self.reader.history(prefix, prefix_end(prefix), start, end, limit)
 
-    def expired(self, now: float, limit: int) -> list[tuple[str, int]]:
+    def expired(self, now: float, limit: int) -> builtins.list[tuple[str, int]]:
         return self.reader.expired(now, limit)
 
     def next_expiry(self) -> float | None:

@@ -238,7 +238,7 @@ class Reader:
             rows = list(ex(sql.GET_AT, (key, revision)))
         return head, (_kv(rows[0]) if rows and not rows[0][5] else None)
 
-    def list(
+    def page(
         self, lo: str, hi: str, revision: int, limit: int, check: Callable[[int, int], None]
     ) -> tuple[int, list[KeyValue], int]:
         """Return (read revision, page, keys remaining after the page)."""

@@ -1,0 +1,130 @@
+"""``k3trio server``: build the components and run them under one supervisor.
+
+Start-up order (the supervisor derives it from ``requires``)::
+
+    store ──> apiserver ──> kubeconfig (oneshot)
+
+PKI material is created (or loaded) before anything starts: it is needed to listen at all.
+SIGTERM or SIGINT shuts the components down in reverse order within ``SHUTDOWN_GRACE``
+seconds and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+from functools import partial
+from typing import Any
+
+import trio
+
+from .config import ServerConfig
+from .logs import setup_logging
+from .netutil import primary_ipv4
+from .supervisor import Component, Context, Supervisor
+
+log = logging.getLogger("k3trio.server")
+
+SHUTDOWN_GRACE = 8.0
+
+
+def run_server(cfg: ServerConfig) -> int:
+    """Run the server until a signal stops it; returns the exit status."""
+    setup_logging(cfg.debug)
+    return trio.run(partial(serve, cfg))
+
+
+async def serve(cfg: ServerConfig, *, task_status: trio.TaskStatus[Supervisor] = trio.TASK_STATUS_IGNORED) -> int:
+    """The server's main task: PKI, then the supervisor, until SIGTERM/SIGINT."""
+    from . import version
+    from .pki import ServingNames, ensure_server_pki
+
+    log.info("Starting k3trio %s", version.version_line())
+    node_ip = cfg.node_ip or primary_ipv4()
+    pki = await trio.to_thread.run_sync(
+        partial(
+            ensure_server_pki,
+            cfg.data_dir,
+            sans=ServingNames(
+                hostname=socket.gethostname(),
+                node_ips=(node_ip,),
+                advertise_address=cfg.advertise_address,
+                tls_sans=cfg.tls_san,
+            ),
+            cluster_domain=cfg.cluster_domain,
+            service_ip=cfg.first_service_ip(),
+            node_name=cfg.node_name,
+            token=cfg.token,
+        )
+    )
+    supervisor = Supervisor(build_components(cfg, pki))
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(supervisor.run)
+            task_status.started(supervisor)
+            async for signum in signals:
+                log.info("Received %s, shutting down", signal.Signals(signum).name)
+                break
+            await supervisor.shutdown(grace=SHUTDOWN_GRACE)
+            nursery.cancel_scope.cancel()
+    log.info("k3trio server stopped")
+    return 0
+
+
+def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
+    """The server's components, wired to each other by name."""
+
+    async def store(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        from .store import open_backend
+
+        async with open_backend(cfg.datastore_endpoint, cfg.data_dir) as backend:
+            task_status.started(backend)
+            await trio.sleep_forever()
+
+    async def apiserver(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        from .apiserver.app import APIServerApp
+        from .apiserver.serve import serve_https
+
+        app = APIServerApp(health=partial(_health_checks, ctx.supervisor))
+        await serve_https(
+            app,
+            pki.server_ssl_context(),
+            host=cfg.bind_address,
+            port=cfg.https_listen_port,
+            task_status=task_status,
+        )
+
+    async def kubeconfig(ctx: Context) -> str:
+        port = ctx.get("apiserver")
+        path = cfg.kubeconfig_path()
+        await trio.to_thread.run_sync(
+            partial(
+                pki.write_kubeconfig,
+                path,
+                server_url=f"https://127.0.0.1:{port}",
+                mode=cfg.kubeconfig_mode(),
+            )
+        )
+        log.info("Wrote kubeconfig %s", path)
+        return str(path)
+
+    return [
+        Component("store", store),
+        Component("apiserver", apiserver, requires=("store",)),
+        Component("kubeconfig", kubeconfig, requires=("apiserver",), oneshot=True),
+    ]
+
+
+def _health_checks(supervisor: Supervisor, endpoint: str) -> list[tuple[str, str | None]]:
+    """Checks for ``/healthz``, ``/livez`` and ``/readyz`` from the supervisor's view."""
+    checks: list[tuple[str, str | None]] = [("ping", None), ("log", None)]
+    for h in supervisor.health():
+        if endpoint == "readyz":
+            failure = None if h.ready else (h.last_error or h.state.value)
+        else:
+            failure = h.last_error if h.crash_looping else None
+        checks.append((h.name, failure))
+    if endpoint == "readyz":
+        checks.append(("shutdown", "shutting down" if supervisor.shutting_down else None))
+    return checks

@@ -116,7 +116,7 @@ def check(
         if tuple(host.glibc) < tuple(glibc_needed):
             raise Incompatible(
                 "this file needs glibc %s or newer but this system has glibc %d.%d"
-                % ((need,) + tuple(host.glibc))
+                % (need, host.glibc[0], host.glibc[1])
             )
 
 
@@ -206,9 +206,10 @@ def selfcheck() -> int:
         except Exception as exc:  # report every failure, not just the first
             failed += 1
             sys.stdout.write("FAIL %s: %s: %s\n" % (name, type(exc).__name__, exc))
-    from google.protobuf.internal import api_implementation
-
-    impl = api_implementation.Type()
+    try:
+        impl = importlib.import_module("google.protobuf.internal.api_implementation").Type()
+    except Exception as exc:
+        impl = "unavailable (%s)" % exc
     sys.stdout.write(
         "selfcheck: python %d.%d.%d, %d modules, %d failed, protobuf %s\n"
         % (sys.version_info[:3] + (len(BINARY_MODULES + PACKAGES), failed, impl))

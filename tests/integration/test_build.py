@@ -14,6 +14,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,8 @@ PYTHONS = ((3, 11), (3, 12), (3, 13), (3, 14))
 @pytest.fixture(scope="session")
 def built_k3trio() -> Path:
     """Path of dist/k3trio-<arch> for this machine, built once per session."""
-    return built_k3trio_or_skip()
+    path: Path = built_k3trio_or_skip()
+    return path
 
 
 def _version_of(python: str) -> tuple[int, int] | None:
@@ -76,12 +78,13 @@ def _real_python(python: str) -> str | None:
 
 def _system_python3() -> str:
     """A CPython >= 3.11 outside any venv: /usr/bin/python3 if new enough."""
-    for candidate in ("/usr/bin/python3", _real_python("python3"), sys._base_executable):
+    base = str(getattr(sys, "_base_executable", sys.executable))
+    for candidate in ("/usr/bin/python3", _real_python("python3"), base):
         if candidate and os.path.exists(candidate):
             version = _version_of(candidate)
             if version and version >= (3, 11) and "/.venv" not in candidate:
                 return candidate
-    return sys._base_executable
+    return base
 
 
 def _clean_env(home: Path, python: str, **extra: str) -> dict[str, str]:
@@ -232,7 +235,7 @@ def test_build_once_reuses_an_up_to_date_file(built_k3trio: Path) -> None:
 # --- the host checks, with made-up hosts -------------------------------------------
 
 
-def _host(**changes: object) -> Host:
+def _host(**changes: Any) -> Host:
     base = Host(
         system="linux", machine="x86_64", pointer_bits=64, implementation="cpython",
         python=(3, 12, 3), executable="/usr/bin/python3", glibc=(2, 36),

@@ -52,6 +52,7 @@ class BackendBase(abc.ABC):
     def __init__(self, options: StoreOptions | None = None) -> None:
         self.options = options or StoreOptions()
         self.hub = WatchHub(self.options.watch_buffer)
+        self._opened = False
         self._serving = False
         self._ttl_event = trio.Event()
 
@@ -158,6 +159,12 @@ class BackendBase(abc.ABC):
 
     # --- lifecycle ----------------------------------------------------------------------
 
+    async def open(self) -> None:
+        """Open storage (idempotent; ``run`` calls it too). Raises StoreError."""
+        if not self._opened:
+            await self._open()
+            self._opened = True
+
     async def _open(self) -> None:
         """Open storage before serving (default: nothing to do)."""
 
@@ -172,7 +179,7 @@ class BackendBase(abc.ABC):
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled: open storage, start the background tasks, then clean up."""
-        await self._open()
+        await self.open()
         try:
             async with trio.open_nursery() as nursery:
                 await self._start(nursery)
@@ -185,7 +192,7 @@ class BackendBase(abc.ABC):
                 self._serving = True
                 task_status.started()
         finally:
-            self._serving = False
+            self._serving = self._opened = False
             self.hub.close()
             self._fail_pending()
             self._close()

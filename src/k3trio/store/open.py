@@ -77,9 +77,16 @@ async def open_backend(
         TypeError: unknown option.
     """
     backend = make_backend(endpoint, data_dir, StoreOptions(**options))
+    await backend.open()
+    # The caller's exception is re-raised as itself, not wrapped in the nursery's group.
+    raised: BaseException | None = None
     async with trio.open_nursery() as nursery:
         await nursery.start(backend.run)
         try:
             yield backend
+        except BaseException as exc:
+            raised = exc
         finally:
             nursery.cancel_scope.cancel()
+    if raised is not None:
+        raise raised

@@ -110,3 +110,13 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: pathlib.Path) -> None:
             assert revisions == list(range(1, len(revisions) + 1))
 
     trio.run(check)
+
+
+async def test_apsw_errors_become_store_errors(tmp_path: pathlib.Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not a database file" * 100)
+    with pytest.raises(StoreError) as caught:
+        async with open_backend(f"sqlite://{bad}", tmp_path):
+            pass
+    assert "sqlite" in str(caught.value)
+    assert caught.value.__cause__ is not None

@@ -135,6 +135,7 @@ async def test_watch_order_types_and_prev_values(store: BackendBase) -> None:
             events += batch
             if len(events) >= 3:
                 break
+    assert len(store.hub) == 0  # leaving the context unsubscribed the watcher
     assert [(e.type, e.revision) for e in events] == [
         (EventType.CREATE, 1), (EventType.UPDATE, 3), (EventType.DELETE, 4)]
     assert events[0].prev_kv is None
@@ -295,3 +296,10 @@ async def test_unsupported_endpoints(tmp_path: pathlib.Path) -> None:
         with pytest.raises(StoreError):
             async with open_backend(endpoint, tmp_path):
                 pass
+
+
+async def test_errors_from_the_body_propagate_unwrapped(open_store: Opener) -> None:
+    with pytest.raises(KeyExistsError):
+        async with open_store() as store:
+            await store.create("/dup", b"")
+            await store.create("/dup", b"")

@@ -39,6 +39,7 @@ class Host(NamedTuple):
     python: Tuple[int, int, int]  # sys.version_info[:3]
     executable: str  # sys.executable
     glibc: Optional[Tuple[int, int]]  # None: not glibc (or unknown)
+    abiflags: str = ""  # sys.abiflags: "t" free-threaded, "d" debug build
 
 
 def normalise_machine(machine: str, pointer_bits: int) -> str:
@@ -106,6 +107,17 @@ def check(
             " run it with one of those, e.g. %s %s"
             % (_versions_text(pythons), version, host.executable, example, _program())
         )
+    if host.abiflags:
+        raise Incompatible(
+            "this file carries binary modules for the default build of CPython %s, but %s is"
+            " a %s build (ABI flags %r)"
+            % (
+                version,
+                host.executable,
+                "free-threaded" if "t" in host.abiflags else "debug",
+                host.abiflags,
+            )
+        )
     if glibc_needed is not None:
         need = "%d.%d" % tuple(glibc_needed)
         if host.glibc is None:
@@ -148,6 +160,7 @@ def this_host() -> Host:
         python=tuple(sys.version_info[:3]),  # type: ignore[arg-type]
         executable=sys.executable or "python3",
         glibc=glibc_version(),
+        abiflags=getattr(sys, "abiflags", ""),
     )
 
 

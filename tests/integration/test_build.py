@@ -284,6 +284,11 @@ def test_check_python_version_and_implementation() -> None:
         check("x86_64", PYTHONS[:2], None, _host(implementation="pypy", python=(3, 11, 9)))
 
 
+def test_check_free_threaded_python() -> None:
+    with pytest.raises(Incompatible, match=r"default build of CPython 3\.14\.0, but /usr/bin/python3 is a free-threaded build"):
+        check("x86_64", PYTHONS, None, _host(python=(3, 14, 0), abiflags="t"))
+
+
 def test_check_glibc_and_system() -> None:
     with pytest.raises(Incompatible, match=r"needs glibc 2\.28 or newer but this system has glibc 2\.24"):
         check("x86_64", PYTHONS, (2, 28), _host(glibc=(2, 24)))

@@ -101,7 +101,8 @@ def _merge_map(original: dict[str, Any] | None, patch: dict[str, Any], schema: S
     if DIRECTIVE in patch:
         directive = patch[DIRECTIVE]
         if directive == REPLACE:
-            return _discard_nulls({k: v for k, v in patch.items() if k != DIRECTIVE})
+            replaced: dict[str, Any] = _discard_nulls({k: v for k, v in patch.items() if k != DIRECTIVE})
+            return replaced
         if directive == DELETE:
             return {}
         raise _bad_patch_type(directive, patch)
@@ -180,7 +181,8 @@ def _merge_list_field(
     strategy = _split_strategy(meta.strategies)
     if strategy == MERGE or is_delete_list:
         return _merge_list(original, patch, schema, meta.merge_key, is_delete_list)
-    return _discard_nulls(patch)
+    replaced: list[Any] = _discard_nulls(patch)
+    return replaced
 
 
 def _element_kind(*lists: list[Any]) -> str:
@@ -282,7 +284,8 @@ def _index_in(order: list[Any], item: Any, merge_key: str) -> int:
 def _order(merged: list[Any], patch_order: list[Any], server_order: list[Any], merge_key: str) -> list[Any]:
     """``normalizeElementOrder``: patch items in patch order, server-only items in server
     order, interleaved by their positions in the live list."""
-    in_patch, server_only = [], []
+    in_patch: list[Any] = []
+    server_only: list[Any] = []
     for item in merged:
         (in_patch if _index_in(patch_order, item, merge_key) >= 0 else server_only).append(item)
     in_patch.sort(key=lambda item: _index_in(patch_order, item, merge_key))
@@ -317,24 +320,23 @@ def _merge_ordered_lists(original: dict[str, Any], patch: dict[str, Any], schema
             raise PatchInternal(f"expected a []interface {{}}, but received a {_go_type(order)}")
         key = directive_key[len(SET_ELEMENT_ORDER) :]
         has_original, has_patch = key in original, key in patch
-        current, patch_list = original.get(key), patch.get(key)
-        for value in ((current if has_original else []), (patch_list if has_patch else [])):
+        current: list[Any] = original[key] if has_original else []
+        patch_list: list[Any] = patch[key] if has_patch else []
+        for value in (current, patch_list):
             if not isinstance(value, list):
                 raise PatchInternal(f"expected a []interface {{}}, but received a {_go_type(value)}")
         meta, sub = schema.lookup(key)
         merge_key = meta.merge_key
-        _check_order(patch_list if has_patch else [], order, merge_key)
+        _check_order(patch_list, order, merge_key)
+        merged: list[Any]
         if has_original and not has_patch:
             merged = current
-        elif has_patch and not has_original:
-            merged = _merge_list_field([], patch_list, sub, meta, False)
-        elif has_original and has_patch:
+        elif has_patch:
             merged = _merge_list_field(current, patch_list, sub, meta, False)
         else:
             continue
-        kind = _element_kind(current if has_original else [], patch_list if has_patch else [])
-        key_for_order = merge_key if kind == "object" else ""
-        original[key] = _order(merged, order, current if has_original else [], key_for_order)
+        kind = _element_kind(current, patch_list)
+        original[key] = _order(merged, order, current, merge_key if kind == "object" else "")
         patch.pop(key, None)
 
 

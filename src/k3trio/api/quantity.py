@@ -21,6 +21,7 @@ Invariants (as apimachinery's ``quantity.go``):
 from __future__ import annotations
 
 import functools
+import math
 from typing import Final
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Quantity",
     "QuantityError",
     "parse_quantity",
+    "quantity_from_json",
 ]
 
 BINARY_SI: Final = "BinarySI"
@@ -316,3 +318,19 @@ def parse_quantity(text: str) -> Quantity:
     keep = text if _keeps_spelling(num, denom, exp, fmt) else None
     return Quantity(nanos, fmt, _text=keep)
 
+
+def quantity_from_json(value: object) -> Quantity:
+    """``Quantity.UnmarshalJSON``: a JSON string (spaces trimmed) or number; ``null`` is zero.
+
+    Raises:
+        QuantityError: anything else, or a string that is not a quantity.
+    """
+    if value is None:
+        return Quantity()
+    if isinstance(value, str):
+        return parse_quantity(value.strip())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise QuantityError(ERR_FORMAT_WRONG)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise QuantityError(ERR_FORMAT_WRONG)
+    return parse_quantity(str(value) if isinstance(value, int) else repr(value))

@@ -12,6 +12,7 @@ from k3trio.api.quantity import (
     Quantity,
     QuantityError,
     parse_quantity,
+    quantity_from_json,
 )
 
 
@@ -116,3 +117,13 @@ def test_addition_is_exact(a: int, b: int) -> None:
     assert (qa + qb).nanos == a + b
     assert (qa + qb) - qb == qa
     assert parse_quantity(str(qa + qb)) == qa + qb
+
+
+def test_from_json_accepts_strings_numbers_and_null() -> None:
+    assert str(quantity_from_json(" 100m ")) == "100m"
+    assert str(quantity_from_json(2)) == "2"
+    assert str(quantity_from_json(0.5)) == "500m"
+    assert quantity_from_json(None).is_zero()
+    for bad in (True, [], float("inf")):
+        with pytest.raises(QuantityError):
+            quantity_from_json(bad)

@@ -245,14 +245,20 @@ async def test_periodic_compaction(open_store: Opener, jump_clock: trio.abc.Cloc
         assert store.compact_revision == 15
 
 
-async def test_ttl_expiry(store: BackendBase, jump_clock: trio.abc.Clock) -> None:
+async def test_ttl_expiry(open_store: Opener, jump_clock: trio.abc.Clock) -> None:
+    async with open_store(ttl_poll=10) as store:
+        await _ttl_expiry(store)
+
+
+async def _ttl_expiry(store: BackendBase) -> None:
     async with store.watch("/t/") as stream:
-        await store.create("/t/short", b"s", ttl=5)
-        kept = await store.create("/t/renewed", b"r", ttl=5)
+        # (generous margins: the mock clock may jump by one sweeper poll while idle)
+        await store.create("/t/short", b"s", ttl=50)
+        kept = await store.create("/t/renewed", b"r", ttl=50)
         await store.create("/t/forever", b"f")
-        await trio.sleep(3)
+        await trio.sleep(30)
         await store.update("/t/renewed", b"r2", revision=kept.mod_revision, ttl=0)
-        await trio.sleep(2.5)
+        await trio.sleep(25)
         assert (await store.get("/t/short"))[1] is None
         assert (await store.get("/t/renewed"))[1] is not None
         events = []
@@ -266,14 +272,17 @@ async def test_ttl_expiry(store: BackendBase, jump_clock: trio.abc.Clock) -> Non
 
 
 async def test_ttl_sweeper_wakes_for_earlier_expiry(
-    store: BackendBase, jump_clock: trio.abc.Clock
+    open_store: Opener, jump_clock: trio.abc.Clock
 ) -> None:
-    await store.create("/t/late", b"", ttl=100)
-    await trio.sleep(1)
-    await store.create("/t/early", b"", ttl=2)
-    await trio.sleep(2.5)
-    assert (await store.get("/t/early"))[1] is None
-    assert (await store.get("/t/late"))[1] is not None
+    async with open_store(ttl_poll=10_000) as store:
+        await store.create("/t/late", b"", ttl=1000)
+        await trio.sleep(1)
+        await store.create("/t/early", b"", ttl=20)
+        await trio.sleep(25)
+        assert (await store.get("/t/early"))[1] is None
+        assert (await store.get("/t/late"))[1] is not None
+        await trio.sleep(1000)
+        assert (await store.count("/t/"))[1] == 0
 
 
 async def test_closing_closes_watchers_and_rejects_calls(open_store: Opener) -> None:

@@ -95,6 +95,8 @@ class WatchHub:
                     watcher.send.send_nowait(matched)
                 except trio.WouldBlock:
                     self._drop(watcher, WatchClosedError("watcher fell behind; re-list"))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    self._drop(watcher, WatchClosedError("watch closed"))
 
     def close(self, reason: str = "store closed") -> None:
         """Close every watcher; later subscriptions fail."""

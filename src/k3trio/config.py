@@ -116,30 +116,26 @@ class ServerConfig:
         )
 
 
+_CIDR_FIELDS = ("cluster_cidr", "service_cidr")
+_IP_FIELDS = ("cluster_dns", "bind_address", "advertise_address", "node_ip")
+
+
+def _check_parse(cfg: ServerConfig, names: tuple[str, ...], parse: Any, what: str) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if value is None:
+            continue
+        try:
+            parse(value)
+        except ValueError:
+            raise ConfigError(f"{name.replace('_', '-')} {value!r} is not {what}") from None
+
+
 def _validate_server(cfg: ServerConfig) -> None:
     if not 1 <= cfg.https_listen_port <= 65535:
         raise ConfigError(f"https-listen-port {cfg.https_listen_port} is not a valid port")
-    for name in ("cluster_cidr", "service_cidr"):
-        value = getattr(cfg, name)
-        try:
-            ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            raise ConfigError(f"{name.replace('_', '-')} {value!r} is not a CIDR") from None
-    for name in ("cluster_dns", "bind_address"):
-        value = getattr(cfg, name)
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            raise ConfigError(f"{name.replace('_', '-')} {value!r} is not an IP address") from None
-    for name in ("advertise_address", "node_ip"):
-        value = getattr(cfg, name)
-        if value is not None:
-            try:
-                ipaddress.ip_address(value)
-            except ValueError:
-                raise ConfigError(
-                    f"{name.replace('_', '-')} {value!r} is not an IP address"
-                ) from None
+    _check_parse(cfg, _CIDR_FIELDS, lambda v: ipaddress.ip_network(v, strict=False), "a CIDR")
+    _check_parse(cfg, _IP_FIELDS, ipaddress.ip_address, "an IP address")
     if cfg.write_kubeconfig_mode is not None:
         try:
             mode = int(cfg.write_kubeconfig_mode, 8)

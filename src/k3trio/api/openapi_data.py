@@ -118,9 +118,13 @@ def _rewrite(node: Any, refs: set[str] | None = None) -> Any:
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
+    # A string "$ref" is a reference; a dict under "$ref" is a property of that name
+    # (JSONSchemaProps has one).
     ref = node.get("$ref")
+    if not isinstance(ref, str):
+        ref = None
     for key, value in node.items():
-        if key == "$ref":
+        if key == "$ref" and ref is not None:
             continue
         out[key] = _rewrite(value, refs)
     if ref is not None:

@@ -75,6 +75,9 @@ class ResourceInfo:
     storage_version: str = ""  # apiVersion objects are stored at
     list_kind: str = ""
     custom: bool = False  # served from a CustomResourceDefinition
+    # The CustomResourceDefinition object a custom resource is served from (schemas, printer
+    # columns); None for built-ins. Not part of equality or hashing.
+    crd: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -413,6 +416,7 @@ def resources_from_crd(crd: Mapping[str, Any]) -> tuple[list[ResourceInfo], list
                 storage_version=f"{group}/{storage}" if storage else "",
                 list_kind=names.get("listKind") or kind + "List",
                 custom=True,
+                crd=crd,
             )
         )
     return infos, ordered

@@ -83,17 +83,21 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
             await trio.sleep_forever()
 
     async def apiserver(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-        from .apiserver.app import APIServerApp
+        from .apiserver.factory import build_api
         from .apiserver.serve import serve_https
 
-        app = APIServerApp(health=partial(_health_checks, ctx.supervisor))
-        await serve_https(
-            app,
-            pki.server_ssl_context(),
-            host=cfg.bind_address,
-            port=cfg.https_listen_port,
-            task_status=task_status,
+        api = build_api(
+            store=ctx.get("store"), health=partial(_health_checks, ctx.supervisor), config=cfg, pki=pki
         )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(api.run)
+            await serve_https(
+                api.app,
+                pki.server_ssl_context(),
+                host=cfg.bind_address,
+                port=cfg.https_listen_port,
+                task_status=task_status,
+            )
 
     async def kubeconfig(ctx: Context) -> str:
         port = ctx.get("apiserver")

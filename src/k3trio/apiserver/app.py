@@ -1,8 +1,10 @@
 """The API server's ASGI application: request in, response out.
 
-This module only routes. Meaning lives in ``k3trio.api`` and state in the store. Every
-failure is an ``APIError`` turned into a ``Status`` response in exactly one place
-(``_send_error``).
+Pipeline per request: health/version (anonymous) -> authenticate -> RequestInfo ->
+authorize -> discovery/OpenAPI -> resource handler by verb. Meaning lives in
+``k3trio.api``, state in the store behind :class:`~.storage.resource.ResourceStorage`.
+Every failure is an ``APIError`` turned into a ``Status`` response in exactly one place
+(``__call__``).
 """
 
 from __future__ import annotations
@@ -12,20 +14,36 @@ import logging
 import platform
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from .. import version
-from ..api.errors import APIError, InternalError, Unauthorized
+from ..api.errors import APIError, Forbidden, InternalError, MethodNotSupported, NotFound, Unauthorized
+from ..api.registry import BUILTIN, Registry
+from ..store import StoreError
+from .handlers.common import Request, send_bytes, send_error
+from .handlers.read import handle_get, handle_list
+from .handlers.watch import handle_watch
+from .handlers.write import handle_create, handle_delete, handle_deletecollection, handle_patch, handle_update
 from .health import Check, render_health
+from .interfaces import ANONYMOUS, AuthorizationAttributes, Authenticator, Authorizer, UserInfo
+from .negotiation import negotiate_output
+from .request_info import request_info
 from .serve import PEER_KEY
+
+if TYPE_CHECKING:
+    from .factory import StorageSet
 
 log = logging.getLogger("k3trio.apiserver")
 
 #: Paths anyone may read without credentials.
-PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+PUBLIC_PATHS = frozenset(
+    ("/healthz", "/livez", "/readyz", "/version", "/.well-known/openid-configuration", "/openid/v1/jwks")
+)
 
 HealthSource = Callable[[str], Sequence[Check]]
+#: Extra non-resource handlers: path -> async fn(scope, receive, send, user).
+ExtraHandler = Callable[..., Any]
 
 
 def version_info() -> dict[str, str]:
@@ -50,12 +68,47 @@ def version_info() -> dict[str, str]:
     }
 
 
-class APIServerApp:
-    """The ASGI app. ``health`` returns the checks for ``healthz``/``livez``/``readyz``."""
+def _peer_user(peer: Any) -> UserInfo | None:
+    if peer is None:
+        return None
+    groups = tuple(peer.groups)
+    if "system:authenticated" not in groups:
+        groups += ("system:authenticated",)
+    return UserInfo(peer.user, groups=groups)
 
-    def __init__(self, health: HealthSource) -> None:
+
+class APIServerApp:
+    """The ASGI app.
+
+    Args:
+        health: checks for ``healthz``/``livez``/``readyz``.
+        storages: the resource storages (None: only health/version are served).
+        authenticators: tried in order after the client certificate.
+        authorizer: None allows every authenticated request.
+        extra_paths: non-resource handlers (e.g. OIDC discovery) by exact path.
+    """
+
+    def __init__(
+        self,
+        health: HealthSource,
+        storages: StorageSet | None = None,
+        *,
+        authenticators: Sequence[Authenticator] = (),
+        authorizer: Authorizer | None = None,
+        extra_paths: dict[str, ExtraHandler] | None = None,
+        server_address: str | None = None,
+    ) -> None:
         self.health = health
+        self.storages = storages
+        self.authenticators = list(authenticators)
+        self.authorizer = authorizer
+        self.extra_paths = dict(extra_paths or {})
+        self.server_address = server_address
         self._version_body = json.dumps(version_info(), indent=2).encode()
+
+    @property
+    def registry(self) -> Registry:
+        return self.storages.registry if self.storages is not None else BUILTIN
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -66,34 +119,106 @@ class APIServerApp:
         try:
             await self._dispatch(scope, receive, send)
         except APIError as exc:
-            await _send_error(send, exc)
+            await send_error(send, exc)
+        except StoreError as exc:
+            log.warning("store error serving %s %s: %s", scope.get("method"), scope.get("path"), exc)
+            await send_error(send, InternalError(str(exc)))
         except Exception as exc:
             log.exception("internal error serving %s %s", scope.get("method"), scope.get("path"))
-            await _send_error(send, InternalError(exc))
+            await send_error(send, InternalError(str(exc)))
+
+    async def _authenticate(self, scope: dict[str, Any], headers: dict[str, str]) -> UserInfo | None:
+        peer = scope.get(PEER_KEY)
+        user = _peer_user(peer)
+        if user is not None:
+            return user
+        for authn in self.authenticators:
+            found = await authn.authenticate(headers, peer)
+            if found is not None:
+                return found
+        return None
+
+    def _authorize(self, user: UserInfo, info: Any) -> None:
+        if self.authorizer is None or "system:masters" in user.groups:
+            return
+        decision = self.authorizer.authorize(AuthorizationAttributes.from_request(user, info))
+        if decision.allowed:
+            return
+        if info.is_resource_request:
+            raise Forbidden.for_request(
+                user=user.name, verb=info.verb, resource=info.resource, group=info.api_group,
+                namespace=info.namespace, name=info.name, subresource=info.subresource, reason=decision.reason,
+            )
+        raise Forbidden.for_path(user=user.name, verb=info.verb, path=info.path, reason=decision.reason)
 
     async def _dispatch(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
-        query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
+        raw_query = scope.get("query_string", b"").decode()
+        query = parse_qs(raw_query, keep_blank_values=True) if raw_query else {}
         head, _, rest = path.lstrip("/").partition("/")
         if head in ("healthz", "livez", "readyz"):
             checks = self.health(head)
             status, body = render_health(
-                head,
-                checks,
-                verbose="verbose" in query,
-                exclude=query.get("exclude", ()),
-                only=rest or None,
+                head, checks, verbose="verbose" in query, exclude=query.get("exclude", ()), only=rest or None,
             )
-            await _send(send, status, body.encode(), b"text/plain; charset=utf-8")
+            await send_bytes(send, status, body.encode(), "text/plain; charset=utf-8")
             return
         if path == "/version":
-            await _send(send, 200, self._version_body, b"application/json")
+            await send_bytes(send, 200, self._version_body, "application/json")
             return
-        if scope.get(PEER_KEY) is None:
-            raise Unauthorized()
-        raise APIError(
-            "the server could not find the requested resource", code=404, reason="NotFound"
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        user = await self._authenticate(scope, headers)
+        if user is None:
+            if path not in PUBLIC_PATHS:
+                raise Unauthorized()
+            user = ANONYMOUS
+        method: str = scope["method"]
+        info = request_info(method, path, query)
+        self._authorize(user, info)
+        extra = self.extra_paths.get(path)
+        if extra is not None:
+            await extra(scope, receive, send, user)
+            return
+        if not info.is_resource_request:
+            await self._non_resource(path, raw_query, headers, send)
+            return
+        storages = self.storages
+        if storages is None:
+            raise _not_found()
+        registry = storages.registry
+        resource = registry.get(info.api_group, info.api_version, info.resource)
+        if resource is None:
+            raise _not_found()
+        output = negotiate_output(headers.get("accept", ""))
+        req = Request(scope, receive, send, info, user, query, headers, resource, output)
+        await storages.dispatch(req)
+
+    async def _non_resource(self, path: str, raw_query: str, headers: dict[str, str], send: Any) -> None:
+        from . import discovery
+
+        resp = discovery.handle(
+            path, self.registry, accept=headers.get("accept", ""), query=raw_query,
+            if_none_match=headers.get("if-none-match", ""), server_address=self.server_address,
         )
+        if resp is None:
+            raise _not_found()
+        await send_bytes(send, resp.status, resp.body, resp.content_type, extra=resp.headers)
+
+
+def _not_found() -> APIError:
+    return APIError("the server could not find the requested resource", code=404, reason="NotFound")
+
+
+VERB_HANDLERS = {
+    "get": handle_get,
+    "list": handle_list,
+    "watch": handle_watch,
+    "create": handle_create,
+    "update": handle_update,
+    "patch": handle_patch,
+    "delete": handle_delete,
+    "deletecollection": handle_deletecollection,
+}
 
 
 async def _lifespan(receive: Any, send: Any) -> None:
@@ -106,21 +231,4 @@ async def _lifespan(receive: Any, send: Any) -> None:
             return
 
 
-async def _send(send: Any, status: int, body: bytes, content_type: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"x-content-type-options", b"nosniff"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(send: Any, exc: APIError) -> None:
-    body = json.dumps(exc.to_status()).encode()
-    await _send(send, exc.code, body, b"application/json")
+_ = (MethodNotSupported, NotFound)

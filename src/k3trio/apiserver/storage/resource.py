@@ -416,8 +416,9 @@ class ResourceStorage:
         await self._mutate(self._attrs(Operation.UPDATE, ctx, namespace, name, new, old, subresource))
         meta = new.setdefault("metadata", {})
         old_meta = old.get("metadata") or {}
-        if not subresource:
+        if subresource in ("", "scale"):
             self.strategy.prepare_for_update(new, old)
+        meta["resourceVersion"] = str(current.rv)
         # Server-owned metadata always comes from the stored object.
         for keep in ("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
             if keep in old_meta:
@@ -431,6 +432,8 @@ class ResourceStorage:
         meta.pop("selfLink", None)
         if subresource == "status":
             errs = self.strategy.validate_status(new, old)
+        elif subresource == "binding":
+            errs = []
         else:
             errs = self.strategy.validate(new, old)
         if errs:

@@ -145,12 +145,13 @@ class StorageSet:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run every watch cache (built-in stored resources start at once)."""
         async with trio.open_nursery() as nursery:
-            self._nursery = nursery
             for info in self.registry.preferred():
                 if info.stored:
                     self.storage(info)
             for cache in list(self._caches.values()):
                 await nursery.start(cache.run)
+            # Caches created from now on (custom resources) start as they are made.
+            self._nursery = nursery
             task_status.started()
 
 

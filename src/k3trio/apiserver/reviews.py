@@ -130,7 +130,7 @@ def _self_subject_review(user: UserInfo, now: datetime | None) -> dict[str, Any]
 def _go_struct(name: str, value: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> str:
     """A value as Go's ``%#v`` prints an internal API struct (for field error messages)."""
     parts = [f"{go}:{json.dumps(str(value.get(js) or ''))}" for go, js in fields]
-    return f"&authorization.{name}{{{', '.join(parts)}}}"
+    return f"authorization.{name}{{{', '.join(parts)}}}"
 
 
 _NON_RESOURCE_FIELDS = (("Path", "path"), ("Verb", "verb"))

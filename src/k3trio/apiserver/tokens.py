@@ -214,7 +214,7 @@ def handle_token_request(
         else:
             raise BadRequest(f"cannot bind token to object of type {_gvk_string(api_version, kind)}")
         ref_uid = ref.get("uid")
-        bound_uid = (bound.get("metadata") or {}).get("uid", "")
+        bound_uid = ((bound or {}).get("metadata") or {}).get("uid", "")
         if ref_uid and ref_uid != bound_uid:
             raise Conflict(
                 kind,

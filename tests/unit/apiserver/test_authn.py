@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -296,3 +297,40 @@ async def test_union_token_errors_are_kept_for_token_review(objects: Objects, cl
     with pytest.raises(InvalidToken, match='serviceaccounts "builder" not found'):
         await union.authenticate_token(token)
     assert await union.authenticate_token("garbage") is None
+
+
+async def test_token_authenticator_on_its_own_answers_401(objects: Objects, clock: Clock) -> None:
+    auth = make_sa_auth(objects, clock)
+    foreign = issue(objects, key=1)
+    with pytest.raises(Unauthorized):
+        await auth.authenticate({"authorization": f"Bearer {foreign}"}, None)
+    assert await auth.authenticate({"authorization": "Bearer not-a-jwt"}, None) is None
+
+
+async def test_build_auth_wires_everything(objects: Objects) -> None:
+    from k3trio.apiserver.authn.setup import JWKS_PATH, OIDC_CONFIG_PATH, build_auth
+    from k3trio.apiserver.interfaces import AuthorizationAttributes
+
+    parts = build_auth(objects=objects, service_account_key_pem=key_pem(), service_account_public_pem=public_pem(),
+                       server_url="https://127.0.0.1:6443/", static_tokens={"s3cret": UserInfo("node")})
+    sa = objects.get("serviceaccounts", "default", "builder")
+    assert sa is not None
+    token = handle_token_request(sa, {}, objects, parts.token_issuer, datetime.now(UTC))["status"]["token"]
+    user = await parts.authenticator.authenticate_request({"authorization": f"Bearer {token}"}, None)
+    assert user.name == "system:serviceaccount:default:builder"
+    assert (await parts.authenticator.authenticate_request({"authorization": "Bearer s3cret"}, None)).name == "node"
+    assert not parts.authorizer.authorize(AuthorizationAttributes(user=user, verb="list", resource_request=True, resource="pods")).allowed
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await parts.extra_paths[OIDC_CONFIG_PATH]({}, None, send, user)
+    assert sent[0]["status"] == 200
+    doc = json.loads(sent[1]["body"])
+    assert doc["jwks_uri"] == "https://127.0.0.1:6443/openid/v1/jwks" and doc["issuer"] == ISSUER
+    sent.clear()
+    await parts.extra_paths[JWKS_PATH]({}, None, send, user)
+    assert (b"content-type", b"application/jwk-set+json") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["keys"][0]["kid"] == parts.token_issuer.key_id

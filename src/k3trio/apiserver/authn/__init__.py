@@ -2,7 +2,9 @@
 
 Modules: ``jwt`` (RS256 compact JWS, key ids, JWKs), ``base`` (token results and errors,
 header parsing), ``simple`` (client certificates, static tokens), ``bootstrap`` (bootstrap
-tokens), ``serviceaccount`` (service-account JWTs), ``union`` (the request chain).
+tokens), ``serviceaccount`` (service-account JWTs), ``union`` (the request chain),
+``setup`` (``build_auth``: everything wired from the server PKI; import it from
+``k3trio.apiserver.authn.setup``, it depends on ``tokens`` which depends on this package).
 
 The API server builds one :class:`UnionAuthenticator` and calls
 ``await union.authenticate_request(headers, peer)`` per request; TokenReview calls

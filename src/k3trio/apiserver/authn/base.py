@@ -24,6 +24,7 @@ from ..interfaces import UserInfo
 
 __all__ = [
     "ALL_AUTHENTICATED",
+    "authenticate_bearer",
     "InvalidToken",
     "TokenAuthenticator",
     "TokenResult",
@@ -94,3 +95,19 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     if not token:
         raise Unauthorized()
     return token
+
+
+async def authenticate_bearer(auth: TokenAuthenticator, headers: Mapping[str, str]) -> UserInfo | None:
+    """``Authenticator.authenticate`` for a token authenticator used on its own.
+
+    Raises:
+        Unauthorized: the authenticator refused the bearer token.
+    """
+    token = bearer_token(headers)
+    if token is None:
+        return None
+    try:
+        result = await auth.authenticate_token(token)
+    except InvalidToken:
+        raise Unauthorized() from None
+    return result.user if result else None

@@ -25,7 +25,7 @@ from typing import Any
 
 from ...api.meta import parse_time
 from ..interfaces import ObjectSource, UserInfo
-from .base import TokenResult, bearer_token, with_authenticated_group
+from .base import TokenResult, authenticate_bearer, with_authenticated_group
 
 __all__ = ["BootstrapTokenAuthenticator", "BOOTSTRAP_TOKEN_SECRET_TYPE"]
 
@@ -106,8 +106,4 @@ class BootstrapTokenAuthenticator:
         return UserInfo(name=BOOTSTRAP_USER_PREFIX + token_id, groups=tuple(groups))
 
     async def authenticate(self, headers: Mapping[str, str], peer: Any | None) -> UserInfo | None:
-        token = bearer_token(headers)
-        if token is None:
-            return None
-        result = await self.authenticate_token(token)
-        return result.user if result else None
+        return await authenticate_bearer(self, headers)

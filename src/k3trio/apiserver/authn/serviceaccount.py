@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ...api.meta import parse_time
 from ..interfaces import ObjectSource, UserInfo
 from . import jwt
-from .base import InvalidToken, TokenResult, bearer_token, with_authenticated_group
+from .base import InvalidToken, TokenResult, authenticate_bearer, with_authenticated_group
 
 __all__ = [
     "DEFAULT_ISSUER",
@@ -191,11 +191,7 @@ class ServiceAccountTokenAuthenticator:
         self._clock = clock
 
     async def authenticate(self, headers: Mapping[str, str], peer: Any | None) -> UserInfo | None:
-        token = bearer_token(headers)
-        if token is None:
-            return None
-        result = await self.authenticate_token(token)
-        return result.user if result else None
+        return await authenticate_bearer(self, headers)
 
     async def authenticate_token(
         self, token: str, audiences: Sequence[str] | None = None

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..interfaces import UserInfo
-from .base import TokenResult, bearer_token, with_authenticated_group
+from .base import TokenResult, authenticate_bearer, with_authenticated_group
 
 __all__ = ["CertificateAuthenticator", "StaticTokenAuthenticator"]
 
@@ -57,8 +57,4 @@ class StaticTokenAuthenticator:
         return TokenResult(with_authenticated_group(found), tuple(audiences or ()))
 
     async def authenticate(self, headers: Mapping[str, str], peer: Any | None) -> UserInfo | None:
-        token = bearer_token(headers)
-        if token is None:
-            return None
-        result = await self.authenticate_token(token)
-        return result.user if result else None
+        return await authenticate_bearer(self, headers)

@@ -671,7 +671,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         raise JSONPathError("invalid type for comparison")
     if lk != rk:
         raise JSONPathError("incompatible types for comparison")
-    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    result: bool = {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    return result
 
 
 _RELAXED = re.compile(r"^\{\.?([^{}]+)\}$|^\.?([^{}]+)$")

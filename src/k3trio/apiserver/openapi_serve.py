@@ -163,17 +163,17 @@ def handle_openapi(
     """Serve ``/openapi/<parts...>``; None for paths that are not OpenAPI endpoints."""
     if not parts or parts[0] not in ("v2", "v3"):
         return None
-    vary = (("Vary", "Accept"),)
+    vary: tuple[tuple[str, str], ...] = (("Vary", "Accept"),)
     if parts == ["v2"]:
         chosen = _negotiate(accept, _V2_OFFERS)
         if not chosen:
             return Response(406, b"", "", vary)
         body, digest = _v2_body(registry)
         etag = f'"{digest}"'
-        headers = vary + (("ETag", etag),)
+        v2_headers = vary + (("ETag", etag),)
         if _not_modified(if_none_match, etag):
-            return Response(304, b"", JSON, headers)
-        return Response(200, body, JSON, headers)
+            return Response(304, b"", JSON, v2_headers)
+        return Response(200, body, JSON, v2_headers)
     if parts[0] != "v3":
         return None
     if len(parts) == 1:

@@ -78,7 +78,8 @@ def _tag(group: str, version: str) -> str:
 def _find_version(crd: Mapping[str, Any], version: str) -> Mapping[str, Any]:
     for v in (crd.get("spec") or {}).get("versions") or []:
         if v.get("name") == version:
-            return v
+            found: Mapping[str, Any] = v
+            return found
     return {}
 
 

@@ -39,7 +39,8 @@ _CREATED_DESCRIPTION = (
 def _version(crd: Mapping[str, Any], version: str) -> Mapping[str, Any]:
     for v in (crd.get("spec") or {}).get("versions") or []:
         if v.get("name") == version:
-            return v
+            found: Mapping[str, Any] = v
+            return found
     return {}
 
 

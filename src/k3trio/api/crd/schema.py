@@ -104,7 +104,7 @@ def _format_ok(fmt: str, value: Any) -> bool:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return True
         bits = 31 if fmt == "int32" else 63
-        return -(2**bits) <= value < 2**bits
+        return bool(-(2**bits) <= value < 2**bits)
     if not isinstance(value, str):
         return True
     if fmt == "date-time":

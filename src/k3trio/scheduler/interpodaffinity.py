@@ -99,7 +99,9 @@ def _matches_own_terms(pod: PodInfo, terms: Iterable[AffinityTerm], ns_labels: M
 
 
 def filter(state: CycleState, node: NodeInfo) -> Status | None:  # noqa: A001 - plugin verb
-    aff: AffinityState = state.data[NAME]
+    aff: AffinityState | None = state.data.get(NAME)
+    if aff is None:
+        return None
     pod = state.pod
     labels = node.labels
     if pod.required_affinity:

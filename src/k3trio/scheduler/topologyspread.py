@@ -160,7 +160,9 @@ def prefilter(state: CycleState) -> Status | None:
 
 
 def filter(state: CycleState, node: NodeInfo) -> Status | None:  # noqa: A001 - plugin verb
-    ss: SpreadState = state.data[NAME]
+    ss: SpreadState | None = state.data.get(NAME)
+    if ss is None:
+        return None
     labels = state.pod.labels
     for i, c in enumerate(ss.constraints):
         value = node.labels.get(c.topology_key)
@@ -181,6 +183,14 @@ def score_nodes(state: CycleState, nodes: list[NodeInfo]) -> list[int] | None:
         return None
     require_all = explicit
     ns = state.pod.namespace
+    memo: dict[tuple[str, int], int] = {}
+
+    def count(node: NodeInfo, i: int) -> int:
+        key = (node.name, id(constraints[i].selector))  # default constraints share one selector
+        if key not in memo:
+            memo[key] = _count(node, constraints[i].selector, ns)
+        return memo[key]
+
     ignored: set[str] = set()
     pair_counts: dict[tuple[str, str], int] = {}
     sizes = [0] * len(constraints)
@@ -203,12 +213,12 @@ def score_nodes(state: CycleState, nodes: list[NodeInfo]) -> list[int] | None:
         for node in state.snapshot.nodes:
             if require_all and not _has_keys(node, constraints):
                 continue
-            for c in constraints:
+            for i, c in enumerate(constraints):
                 if c.topology_key == HOSTNAME or not c.includes(state, node):
                     continue
                 pair = (c.topology_key, node.labels.get(c.topology_key, ""))
                 if pair in pair_counts:
-                    pair_counts[pair] += _count(node, c.selector, ns)
+                    pair_counts[pair] += count(node, i)
     raw: list[int] = []
     for node in nodes:
         if node.name in ignored:
@@ -220,7 +230,7 @@ def score_nodes(state: CycleState, nodes: list[NodeInfo]) -> list[int] | None:
             if value is None:
                 continue
             if c.topology_key == HOSTNAME:
-                cnt = _count(node, c.selector, ns)
+                cnt = count(node, i)
             else:
                 cnt = pair_counts.get((c.topology_key, value), 0)
             total += cnt * weights[i] + (c.max_skew - 1)

@@ -2,7 +2,7 @@
 
 Modules: ``jwt`` (RS256 compact JWS, key ids, JWKs), ``base`` (token results and errors,
 header parsing), ``simple`` (client certificates, static tokens), ``bootstrap`` (bootstrap
-tokens), ``serviceaccount`` (service-account JWTs), ``union`` (the request chain),
+tokens), ``serviceaccount`` (service-account JWTs), ``union`` (the request chain), ``impersonation`` (``Impersonate-*`` headers),
 ``setup`` (``build_auth``: everything wired from the server PKI; import it from
 ``k3trio.apiserver.authn.setup``, it depends on ``tokens`` which depends on this package).
 
@@ -13,6 +13,7 @@ The API server builds one :class:`UnionAuthenticator` and calls
 
 from .base import InvalidToken, TokenResult, bearer_token, with_authenticated_group
 from .bootstrap import BootstrapTokenAuthenticator
+from .impersonation import apply_impersonation, impersonation_headers
 from .serviceaccount import (
     DEFAULT_ISSUER,
     LEGACY_ISSUER,
@@ -33,6 +34,8 @@ __all__ = [
     "StaticTokenAuthenticator",
     "TokenResult",
     "UnionAuthenticator",
+    "apply_impersonation",
+    "impersonation_headers",
     "authenticate_request",
     "bearer_token",
     "service_account_username",

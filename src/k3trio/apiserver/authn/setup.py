@@ -90,9 +90,10 @@ def build_auth(
         ServiceAccountTokenAuthenticator(service_account_public_pem, issuer, api_audiences, objects)
     )
     authenticators.append(BootstrapTokenAuthenticator(objects))
+    authorizer = RBACAuthorizer(objects)
     return AuthComponents(
-        authenticator=UnionAuthenticator(authenticators, anonymous=anonymous),
-        authorizer=RBACAuthorizer(objects),
+        authenticator=UnionAuthenticator(authenticators, anonymous=anonymous, authorizer=authorizer),
+        authorizer=authorizer,
         token_issuer=TokenIssuer(service_account_key_pem, issuer, api_audiences=api_audiences),
         extra_paths=discovery_handlers(issuer, server_url.rstrip("/") + JWKS_PATH, service_account_public_pem),
     )

@@ -10,6 +10,8 @@ Rules (kube-apiserver's authentication chain):
 - A request with no credentials is ``system:anonymous`` in ``system:unauthenticated`` when
   ``anonymous`` is enabled, otherwise 401 (K3s runs with ``--anonymous-auth=false``).
 - Every authenticated user gets ``system:authenticated``.
+- With an ``authorizer``, ``authenticate_request`` then applies ``Impersonate-*`` headers
+  (see ``impersonation``): the result is the user the request acts as.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...api.errors import Unauthorized, aggregate
-from ..interfaces import ANONYMOUS, Authenticator, UserInfo
+from ..interfaces import ANONYMOUS, Authenticator, Authorizer, UserInfo
 from .base import InvalidToken, TokenAuthenticator, TokenResult, bearer_token, with_authenticated_group
+from .impersonation import apply_impersonation
 
 __all__ = ["UnionAuthenticator", "authenticate_request"]
 
@@ -33,9 +36,17 @@ class UnionAuthenticator:
         authenticators: request authenticators (``CertificateAuthenticator``) and token
             authenticators (anything with ``authenticate_token``), in the order to try.
         anonymous: allow requests without credentials as ``system:anonymous``.
+        authorizer: when given, ``authenticate_request`` honours impersonation headers,
+            authorizing each impersonated part with it.
     """
 
-    def __init__(self, authenticators: Sequence[Any], *, anonymous: bool = False) -> None:
+    def __init__(
+        self,
+        authenticators: Sequence[Any],
+        *,
+        anonymous: bool = False,
+        authorizer: Authorizer | None = None,
+    ) -> None:
         self._request: list[Authenticator] = []
         self._token: list[TokenAuthenticator] = []
         for auth in authenticators:
@@ -44,6 +55,7 @@ class UnionAuthenticator:
             else:
                 self._request.append(auth)
         self.anonymous = anonymous
+        self.authorizer = authorizer
 
     async def authenticate_token(
         self, token: str, audiences: Sequence[str] | None = None
@@ -90,18 +102,35 @@ class UnionAuthenticator:
             raise Unauthorized()
         return result.user
 
-    async def authenticate_request(self, headers: Mapping[str, str], peer: Any | None) -> UserInfo:
-        """The user for a request: authenticated, or anonymous when allowed.
+    async def authenticate_request(
+        self,
+        headers: Mapping[str, str],
+        peer: Any | None,
+        *,
+        raw_headers: Sequence[tuple[str, str]] | None = None,
+    ) -> UserInfo:
+        """The user a request acts as: authenticated (or anonymous when allowed), then
+        impersonated when it asks to be and an authorizer is configured.
+
+        Args:
+            headers: header name -> value (names in any case).
+            peer: the verified client-certificate identity, or None.
+            raw_headers: the (name, value) pairs, so repeated ``Impersonate-Group`` headers
+                all count; defaults to ``headers``.
 
         Raises:
             Unauthorized: bad credentials, or no credentials with anonymous disabled.
+            Forbidden: impersonation the requester is not allowed.
+            BadRequest: impersonation headers without ``Impersonate-User``.
         """
         user = await self.authenticate(headers, peer)
-        if user is not None:
-            return user
-        if self.anonymous:
-            return ANONYMOUS
-        raise Unauthorized()
+        if user is None:
+            if not self.anonymous:
+                raise Unauthorized()
+            user = ANONYMOUS
+        if self.authorizer is not None:
+            user = apply_impersonation(user, raw_headers if raw_headers is not None else headers, self.authorizer)
+        return user
 
 
 async def authenticate_request(

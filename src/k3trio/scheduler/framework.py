@@ -147,8 +147,8 @@ class Scheduler:
             return ScheduleResult(None, message="no nodes available to schedule pods")
         pre = prefilter(state)
         if pre.status is not None:
-            statuses = {n.name: pre.status for n in nodes}
-            return self._fail(state, statuses, pre.status.message, {pre.status.plugin})
+            rejected = {n.name: pre.status for n in nodes}
+            return self._fail(state, rejected, pre.status.message, {pre.status.plugin})
         statuses: dict[str, Status] = {}
         candidates = nodes
         if pre.node_names is not None:

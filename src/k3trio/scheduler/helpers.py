@@ -64,7 +64,7 @@ def _int(text: str) -> int | None:
 def _requirement_matches(req: Obj, value: str | None) -> bool:
     """One ``NodeSelectorRequirement`` against a label (or field) value; ``None`` is absent."""
     op = req.get("operator")
-    values = req.get("values") or ()
+    values: Sequence[str] = req.get("values") or ()
     if op == "In":
         return value is not None and value in values
     if op == "NotIn":
@@ -85,7 +85,7 @@ def _requirement_matches(req: Obj, value: str | None) -> bool:
 
 def _valid(req: Obj) -> bool:
     op = req.get("operator")
-    values = req.get("values") or ()
+    values: Sequence[str] = req.get("values") or ()
     if op in ("In", "NotIn"):
         return bool(values)
     if op in ("Exists", "DoesNotExist"):

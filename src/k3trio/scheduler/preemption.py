@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from k3trio.api.labels import SelectorError, from_label_selector
+from k3trio.api.labels import Selector, SelectorError, from_label_selector
 from k3trio.scheduler import status as st
 from k3trio.scheduler.cycle import CycleState
 from k3trio.scheduler.nodeinfo import NodeInfo, PodInfo
@@ -86,7 +86,7 @@ def eligible_to_preempt(state: CycleState, statuses: Mapping[str, Status]) -> st
 
 def _split_by_pdb(pods: Sequence[PodInfo], pdbs: Sequence[Mapping[str, Any]]) -> tuple[list[PodInfo], list[PodInfo]]:
     allowed = [int((pdb.get("status") or {}).get("disruptionsAllowed") or 0) for pdb in pdbs]
-    selectors = []
+    selectors: list[Selector | None] = []
     for pdb in pdbs:
         try:
             selectors.append(from_label_selector((pdb.get("spec") or {}).get("selector")))

@@ -242,7 +242,7 @@ class SchedulingQueue:
     def backoff_duration(self, qpi: QueuedPodInfo) -> float:
         if qpi.attempts <= 0:
             return 0.0
-        return min(self.initial_backoff * 2 ** (qpi.attempts - 1), self.max_backoff)
+        return float(min(self.initial_backoff * 2.0 ** (qpi.attempts - 1), self.max_backoff))
 
     def backoff_expiry(self, qpi: QueuedPodInfo) -> float:
         return qpi.timestamp + self.backoff_duration(qpi)

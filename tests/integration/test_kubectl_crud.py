@@ -114,7 +114,7 @@ def test_patch_types(kctl: Kubectl) -> None:
         "patch", "deploy", name, "--type=json",
         "-p", '[{"op":"test","path":"/spec/replicas","value":9}]',
     )
-    assert "Error from server" in err, err
+    assert "testing value /spec/replicas failed: test failed" in err, err
     out = kctl.ok("patch", "deploy", name, "--type=merge", "-p", '{"spec":{"replicas":4}}')
     assert out.strip() == f"deployment.apps/{name} patched (no change)", out
 

@@ -208,23 +208,23 @@ def keep_timestamps_if_noop(new: dict[str, Any], old: Mapping[str, Any] | None) 
 def _conflict_error(conflicts: list[tuple[str, FieldSet]]) -> APIError:
     flat: list[tuple[str, str]] = []
     for key, fields in sorted(conflicts, key=lambda c: c[0]):
-        for path in iterate_paths(fields):
-            flat.append((key, path_string(path)))
+        for elements in iterate_paths(fields):
+            flat.append((key, path_string(elements)))
     causes = [
         {"reason": "FieldManagerConflict", "message": f"conflict with {mf.print_manager(key)}", "field": path}
         for key, path in flat
     ]
     if len(flat) == 1:
-        key, path = flat[0]
-        message = f"Apply failed with 1 conflict: conflict with {mf.print_manager(key)}: {path}"
+        key, where = flat[0]
+        message = f"Apply failed with 1 conflict: conflict with {mf.print_manager(key)}: {where}"
     else:
         lines: list[str] = []
         by_manager: dict[str, list[str]] = {}
-        for key, path in flat:
-            by_manager.setdefault(key, []).append(path)
+        for key, where in flat:
+            by_manager.setdefault(key, []).append(where)
         for key in sorted(by_manager):
             lines.append(f"conflicts with {mf.print_manager(key)}:")
-            lines.extend(f"- {path}" for path in by_manager[key])
+            lines.extend(f"- {where}" for where in by_manager[key])
         message = f"Apply failed with {len(flat)} conflicts: " + "\n".join(lines)
     return APIError(message, code=409, reason="Conflict", details=Details(causes=causes))
 
@@ -281,10 +281,11 @@ class FieldManager:
         key = (api_version, kind, subresource)
         found = self._ignored_cache.get(key)
         if found is None:
+            paths: list[Sequence[str]]
             if self._reset_fields is not None:
                 paths = list(self._reset_fields(api_version, kind, subresource))
             else:
-                paths = _default_reset_paths(api_version, kind, subresource)
+                paths = list(_default_reset_paths(api_version, kind, subresource))
             found = self._ignored_cache[key] = _paths_to_set(paths)
         return found
 
@@ -322,13 +323,13 @@ class FieldManager:
             sent = (new.get("metadata") or {}).get("managedFields")
             if _is_reset(sent):
                 return {}
-            if sent:
+            if sent and not (sent is live_entries or sent == live_entries):
                 try:
-                    decoded = mf.decode(sent, client=not (sent is live_entries or sent == live_entries))
+                    decoded = mf.decode(sent, client=True)
                 except (ValueError, TypeError):
                     decoded = {}
                 if decoded:
-                    return {k: e.with_fields(difference(e.fields, _STRIP)) if e.raw is None else e for k, e in decoded.items()}
+                    return {k: e.with_fields(difference(e.fields, _STRIP)) for k, e in decoded.items()}
         try:
             return mf.decode(live_entries)
         except (ValueError, TypeError):

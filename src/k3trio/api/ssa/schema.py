@@ -209,8 +209,8 @@ def _crd_schema(schema: Mapping[str, Any], *, embedded: bool = False) -> TypeNod
     preserve = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
     if kind == "array":
         items = schema.get("items") or {}
-        elem = _crd_schema(items) if isinstance(items, Mapping) else DEDUCED
-        return _list_node(schema, elem, builtin=False)
+        item_type = _crd_schema(items) if isinstance(items, Mapping) else DEDUCED
+        return _list_node(schema, item_type, builtin=False)
     if kind == "object" or "properties" in schema or schema.get("x-kubernetes-embedded-resource"):
         atomic = schema.get("x-kubernetes-map-type") == "atomic"
         props = dict(schema.get("properties") or {})

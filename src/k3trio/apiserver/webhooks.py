@@ -240,6 +240,26 @@ def check_response(name: str, body: Any, uid: str, *, mutating: bool) -> Verdict
 # --------------------------------------------------------------------------------------------
 
 
+def _transport_reason(exc: BaseException, netloc: str) -> str:
+    """A transport failure in the words Go's HTTP client uses for the common cases."""
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 8:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    text = " ".join(f"{type(e).__name__} {e}" for e in chain)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        if "Hostname mismatch" in text or "IP address mismatch" in text:
+            return "tls: failed to verify certificate: x509: certificate is not valid for the requested name"
+        return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+    if "ConnectionRefused" in text or "Connection refused" in text or "all attempts to connect" in text:
+        return f"dial tcp {netloc}: connect: connection refused"
+    for e in chain:
+        if str(e):
+            return str(e)
+    return type(exc).__name__
+
+
 def _status_text(resp: httpx.Response) -> str:
     if resp.status_code == 404:
         return "the server could not find the requested resource"
@@ -301,7 +321,7 @@ class WebhookCaller:
         except httpx.TimeoutException:
             raise CallError(f'Post "{url}": context deadline exceeded') from None
         except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
-            raise CallError(f'Post "{url}": {exc}') from None
+            raise CallError(f'Post "{url}": {_transport_reason(exc, parts.netloc)}') from None
         if resp.status_code != 200:
             raise CallError(_status_text(resp))
         try:

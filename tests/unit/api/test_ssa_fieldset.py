@@ -47,7 +47,7 @@ def test_difference_returns_the_same_object_when_nothing_is_removed() -> None:
 
 
 def test_serialisation_order_matches_structured_merge_diff() -> None:
-    s = {
+    s: dict[str, Any] = {
         "i:2": {},
         'v:"ab"': {},
         "v:true": {},
@@ -70,14 +70,14 @@ def test_serialisation_order_matches_structured_merge_diff() -> None:
 
 
 def test_canonical_normalises_client_path_elements() -> None:
-    raw = {"f:spec": {'k:{"protocol":"TCP", "port":80}': {"f:port": {}}, "x:unknown": {}}}
+    raw: dict[str, Any] = {"f:spec": {'k:{"protocol":"TCP", "port":80}': {"f:port": {}}, "x:unknown": {}}}
     assert canonical(raw) == {"f:spec": {'k:{"port":80,"protocol":"TCP"}': {"f:port": {}}}}
     with pytest.raises(ValueError):
         canonical(["not", "a", "set"])
 
 
 def test_paths_print_as_upstream() -> None:
-    s = {
+    s: dict[str, Any] = {
         "f:spec": {
             "f:replicas": {},
             "f:template": {

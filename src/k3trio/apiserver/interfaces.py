@@ -168,6 +168,8 @@ class AdmissionAttributes:
     old: dict[str, Any] | None
     dry_run: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    #: Texts plugins want sent back as ``Warning: 299 - "<text>"`` response headers.
+    warnings: list[str] = field(default_factory=list)
 
 
 class MutatingAdmission(Protocol):

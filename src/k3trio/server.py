@@ -83,12 +83,10 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
             await trio.sleep_forever()
 
     async def apiserver(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-        from .apiserver.factory import build_api
+        from .apiserver.assemble import build_default_api
         from .apiserver.serve import serve_https
 
-        api = build_api(
-            store=ctx.get("store"), health=partial(_health_checks, ctx.supervisor), config=cfg, pki=pki
-        )
+        api = build_default_api(ctx.get("store"), pki, cfg, partial(_health_checks, ctx.supervisor))
         async with trio.open_nursery() as nursery:
             await nursery.start(api.run)
             await serve_https(

@@ -86,6 +86,7 @@ class APIServerApp:
         authenticators: tried in order after the client certificate.
         authorizer: None allows every authenticated request.
         extra_paths: non-resource handlers (e.g. OIDC discovery) by exact path.
+        virtual: handlers of the resources that are never stored (``handlers.virtual``).
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class APIServerApp:
         authorizer: Authorizer | None = None,
         extra_paths: dict[str, ExtraHandler] | None = None,
         server_address: str | None = None,
+        virtual: Any = None,
     ) -> None:
         self.health = health
         self.storages = storages
@@ -104,6 +106,8 @@ class APIServerApp:
         self.authorizer = authorizer
         self.extra_paths = dict(extra_paths or {})
         self.server_address = server_address
+        #: ``VirtualResources`` (TokenRequest, reviews) or None.
+        self.virtual = virtual
         self._version_body = json.dumps(version_info(), indent=2).encode()
 
     @property
@@ -137,6 +141,17 @@ class APIServerApp:
             if found is not None:
                 return found
         return None
+
+    def _impersonate(self, user: UserInfo, scope: dict[str, Any]) -> UserInfo:
+        """Apply ``Impersonate-*`` headers (authorized part by part) when the request has any."""
+        if self.authorizer is None:
+            return user
+        raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
+        if not any(k.lower().startswith("impersonate-") for k, _ in raw):
+            return user
+        from .authn.impersonation import apply_impersonation
+
+        return apply_impersonation(user, raw, self.authorizer)
 
     def _authorize(self, user: UserInfo, info: Any) -> None:
         if self.authorizer is None or "system:masters" in user.groups:
@@ -172,6 +187,8 @@ class APIServerApp:
             if path not in PUBLIC_PATHS:
                 raise Unauthorized()
             user = ANONYMOUS
+        else:
+            user = self._impersonate(user, scope)
         method: str = scope["method"]
         info = request_info(method, path, query)
         self._authorize(user, info)
@@ -191,6 +208,10 @@ class APIServerApp:
             raise _not_found()
         output = negotiate_output(headers.get("accept", ""))
         req = Request(scope, receive, send, info, user, query, headers, resource, output)
+        virtual = self.virtual
+        if virtual is not None and virtual.handles(req):
+            await virtual.dispatch(req)
+            return
         await storages.dispatch(req)
 
     async def _non_resource(self, path: str, raw_query: str, headers: dict[str, str], send: Any) -> None:

@@ -78,7 +78,7 @@ class StorageSet:
     def storage(self, info: ResourceInfo) -> ResourceStorage:
         key = (info.group, info.resource)
         existing = self._storages.get(key)
-        if existing is not None and (not info.custom or existing.info.crd is info.crd or existing.info == self._storage_info(info)):
+        if existing is not None:
             return existing
         sinfo = self._storage_info(info)
         if sinfo.custom:
@@ -96,6 +96,13 @@ class StorageSet:
         self._storages[key] = storage
         return storage
 
+    def set_registry(self, registry: Registry, changed: tuple[str, str] | None = None) -> None:
+        """Serve ``registry`` from now on; storages of ``changed`` (group, resource) are rebuilt
+        on next use (their schema or versions changed). Watch caches are kept."""
+        self.registry = registry
+        if changed is not None:
+            self._storages.pop(changed, None)
+
     def _namespaces(self) -> ResourceStorage | None:
         info = self.registry.get("", "v1", "namespaces")
         return None if info is None else self.storage(info)
@@ -112,6 +119,12 @@ class StorageSet:
         sub = ri.subresource
         if not info.stored:
             raise MethodNotSupported(info.resource, ri.verb, info.group)
+        if info.custom and ri.verb == "create" and ((info.crd or {}).get("metadata") or {}).get("deletionTimestamp"):
+            from ..api.errors import APIError
+
+            raise APIError(
+                "create not allowed while custom resource definition is terminating", code=405, reason="MethodNotAllowed",
+            )
         storage = self.storage(info)
         if not sub:
             handler = _MAIN_VERBS.get(ri.verb)
@@ -173,19 +186,45 @@ def _not_found() -> Exception:
 
 
 class APIServer:
-    """The assembled server: ``app`` (ASGI) and ``run`` (background tasks)."""
+    """The assembled server: ``app`` (ASGI) and ``run`` (background tasks).
 
-    def __init__(self, app: Any, storages: StorageSet, post_start: Sequence[Callable[..., Any]] = ()) -> None:
+    ``post_start`` hooks (``async hook(api)``) run once the caches are filled, in order;
+    ``tasks`` (``async task(api)``) then start and run until cancelled, each
+    restarted with backoff when it fails so one broken loop never takes the server down.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        storages: StorageSet,
+        post_start: Sequence[Callable[..., Any]] = (),
+        tasks: Sequence[Callable[..., Any]] = (),
+    ) -> None:
         self.app = app
         self.storages = storages
         self.post_start = list(post_start)
+        self.tasks = list(tasks)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.storages.run)
             for hook in self.post_start:
                 await hook(self)
+            for task in self.tasks:
+                await nursery.start(self._keep_running, task)
             task_status.started()
+
+    async def _keep_running(self, task: Callable[..., Any], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        delay = 0.5
+        while True:
+            try:
+                await task(self)
+                return
+            except Exception:
+                log.exception("API server background task %s failed; restarting", getattr(task, "__name__", task))
+            await trio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def build_api(

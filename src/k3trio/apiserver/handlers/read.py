@@ -66,6 +66,25 @@ def _now() -> Any:
     return datetime.now(timezone.utc)
 
 
+def make_table(
+    req: Request, objs: list[dict[str, Any]], *, include_object: str, list_meta: dict[str, Any] | None = None,
+    no_headers: bool = False,
+) -> dict[str, Any]:
+    """A Table of ``objs``: printer columns for custom resources, built-in columns otherwise."""
+    info = req.resource
+    if info.custom and info.crd is not None:
+        from ...api.crd import printer_table
+
+        table = printer_table(info.crd, info.version, objs, now=_now(), include_object=include_object, list_meta=list_meta)
+        if no_headers:
+            table["columnDefinitions"] = []
+        return table
+    return build_table(
+        info.group, info.resource, objs, now=_now(), include_object=include_object, list_meta=list_meta,
+        no_headers=no_headers,
+    )
+
+
 def render_object(req: Request, obj: StoredObject) -> tuple[bytes, str]:
     """One object in the negotiated form."""
     api_version = req.resource.api_version
@@ -74,7 +93,7 @@ def render_object(req: Request, obj: StoredObject) -> tuple[bytes, str]:
         include = req.param("includeObject") or "Metadata"
         if include not in ("None", "Object", "Metadata"):
             raise BadRequest(f"unrecognized includeObject value: {include!r}")
-        table = build_table(req.resource.group, req.resource.resource, [obj.view(api_version)], now=_now(), include_object=include)
+        table = make_table(req, [obj.view(api_version)], include_object=include)
         table["metadata"] = {"resourceVersion": str(obj.rv)} if obj.rv else {}
         table["apiVersion"] = f"meta.k8s.io/{out.version}"
         return dumps(table), out.content_type
@@ -106,10 +125,7 @@ def render_list(req: Request, page: ListPage) -> tuple[bytes, str]:
         include = req.param("includeObject") or "Metadata"
         if include not in ("None", "Object", "Metadata"):
             raise BadRequest(f"unrecognized includeObject value: {include!r}")
-        table = build_table(
-            info.group, info.resource, [o.view(api_version) for o in page.items], now=_now(),
-            include_object=include, list_meta=meta,
-        )
+        table = make_table(req, [o.view(api_version) for o in page.items], include_object=include, list_meta=meta)
         table["apiVersion"] = f"meta.k8s.io/{out.version}"
         return dumps(table), out.content_type
     if out.as_ in ("PartialObjectMetadata", "PartialObjectMetadataList"):

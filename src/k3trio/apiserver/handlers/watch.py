@@ -16,12 +16,11 @@ from typing import Any
 import trio
 
 from ...api.errors import BadRequest
-from ...api.tables import build_table
 from ..storage.objects import dumps
 from ..storage.resource import ResourceStorage
 from ..watchcache import WatchEvent
 from .common import Request
-from .read import _now, build_filter
+from .read import build_filter, make_table
 
 __all__ = ["handle_watch"]
 
@@ -35,9 +34,9 @@ def _event_line(req: Request, event: WatchEvent, first: list[bool]) -> bytes:
     out = req.output
     if out.as_ == "Table":
         include = req.param("includeObject") or "Metadata"
-        table = build_table(
-            info.group, info.resource, [event.obj.view(api_version)], now=_now(),
-            include_object=include, list_meta={"resourceVersion": str(event.rv)}, no_headers=not first[0],
+        table = make_table(
+            req, [event.obj.view(api_version)], include_object=include,
+            list_meta={"resourceVersion": str(event.rv)}, no_headers=not first[0],
         )
         first[0] = False
         table["apiVersion"] = f"meta.k8s.io/{out.version}"

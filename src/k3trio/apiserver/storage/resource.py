@@ -299,12 +299,25 @@ class ResourceStorage:
             meta.pop(drop, None)
         meta["uid"] = _meta.new_uid()
         meta["creationTimestamp"] = _meta.format_time(self.plugins.now())
+        txn = self._allocate(obj, None, ctx)
+        try:
+            stored = await self._create_checked(namespace, obj, ctx, subresource, generated)
+        except BaseException:
+            if txn is not None:
+                txn.revert()
+            raise
+        if txn is not None:
+            txn.commit()
+        return stored
+
+    async def _create_checked(
+        self, namespace: str, obj: Obj, ctx: RequestContext, subresource: str, generated: bool
+    ) -> StoredObject:
+        meta = obj["metadata"]
         errs = self.strategy.validate(obj, None)
         if errs:
             raise self._invalid(meta.get("name", "") or meta.get("generateName", ""), errs)
         await self._validate_admission(self._attrs(Operation.CREATE, ctx, namespace, meta["name"], obj, None, subresource))
-        if self.plugins.service_allocator is not None and self.info.resource == "services" and not self.info.group:
-            self.plugins.service_allocator.allocate(obj, None)
         obj = self._managed(None, obj, ctx, subresource)
         meta = obj["metadata"]
         attempts = GENERATE_NAME_ATTEMPTS if generated else 1
@@ -321,14 +334,17 @@ class ResourceStorage:
                 if attempt + 1 < attempts:
                     meta["name"] = _meta.generate_name(meta["generateName"])
                     continue
-                self._release(obj)
                 raise AlreadyExists(self.info.resource, meta["name"], self.info.group) from None
-            except BaseException:
-                self._release(obj)
-                raise
             meta["resourceVersion"] = str(kv.mod_revision)
             return StoredObject(key, obj, kv.mod_revision)
         raise AssertionError("unreachable")
+
+    def _allocate(self, obj: Obj, old: Obj | None, ctx: RequestContext) -> Any:
+        """Reserve a Service's cluster IPs and node ports; the transaction to commit or revert."""
+        allocator = self.plugins.service_allocator
+        if allocator is None or self.info.resource != "services" or self.info.group:
+            return None
+        return allocator.allocate(obj, old, dry_run=ctx.dry_run)
 
     def _release(self, obj: Obj) -> None:
         if self.plugins.service_allocator is not None and self.info.resource == "services" and not self.info.group:
@@ -430,6 +446,20 @@ class ResourceStorage:
         if "generation" in old_meta and "generation" not in meta:
             meta["generation"] = old_meta["generation"]
         meta.pop("selfLink", None)
+        txn = None if subresource else self._allocate(new, old, ctx)
+        try:
+            stored = await self._update_checked(key, namespace, name, new, old, current, ctx, subresource)
+        except BaseException:
+            if txn is not None:
+                txn.revert()
+            raise
+        if txn is not None:
+            txn.commit()
+        return stored
+
+    async def _update_checked(
+        self, key: str, namespace: str, name: str, new: Obj, old: Obj, current: StoredObject, ctx: RequestContext, subresource: str
+    ) -> StoredObject:
         if subresource == "status":
             errs = self.strategy.validate_status(new, old)
         elif subresource == "binding":
@@ -439,8 +469,6 @@ class ResourceStorage:
         if errs:
             raise self._invalid(name, errs)
         await self._validate_admission(self._attrs(Operation.UPDATE, ctx, namespace, name, new, old, subresource))
-        if self.plugins.service_allocator is not None and self.info.resource == "services" and not self.info.group and not subresource:
-            self.plugins.service_allocator.allocate(new, old)
         new = self._managed(old, new, ctx, subresource)
         meta = new["metadata"]
         meta["resourceVersion"] = str(current.rv)
@@ -454,7 +482,8 @@ class ResourceStorage:
             and meta.get("deletionGracePeriodSeconds", 0) == 0
             and not (self._is_namespaces and (new.get("spec") or {}).get("finalizers"))
         ):
-            kv = await self.store.delete(key, revision=current.rv)
+            await self.store.delete(key, revision=current.rv)
+            self._release(current.obj)
             return StoredObject(key, new, current.rv)
         kv = await self.store.update(key, encode_for_store(new), revision=current.rv)
         meta["resourceVersion"] = str(kv.mod_revision)
@@ -513,12 +542,12 @@ class ResourceStorage:
         self, key: str, current: StoredObject, obj: Obj, options: Obj, ctx: RequestContext
     ) -> tuple[StoredObject, bool]:
         meta = obj.setdefault("metadata", {})
+        changed = self.strategy.prepare_for_delete(obj, _meta.format_time(self.plugins.now()))
         finalizers = list(meta.get("finalizers") or [])
         policy = options.get("propagationPolicy")
         orphan = options.get("orphanDependents")
         if policy is None and orphan is not None:
             policy = "Orphan" if orphan else "Background"
-        changed = False
         if policy == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
             changed = True

@@ -203,6 +203,10 @@ class Strategy:
             meta["resourceVersion"] = new_meta["resourceVersion"]
         return out
 
+    def prepare_for_delete(self, obj: Obj, now: str) -> bool:
+        """Changes the first delete request makes before finalizers run (True: changed)."""
+        return False
+
     def default(self, obj: Obj, version: str) -> None:
         _defaults.apply_defaults(self.info.group, version, self.info.kind, obj)
 
@@ -276,7 +280,75 @@ class CustomResourceStrategy(Strategy):
         return errs
 
 
+#: The finalizer that makes a CRD's deletion remove its custom resources first.
+CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+
+
+def _storage_version(crd: Obj) -> str:
+    for v in (crd.get("spec") or {}).get("versions") or []:
+        if isinstance(v, dict) and v.get("storage"):
+            return str(v.get("name", ""))
+    return ""
+
+
+def set_crd_condition(crd: Obj, ctype: str, status: str, reason: str, message: str, now: str) -> bool:
+    """Set one status condition (transition time moves only when the status does)."""
+    conditions = crd.setdefault("status", {}).setdefault("conditions", [])
+    for cond in conditions:
+        if cond.get("type") == ctype:
+            if (cond.get("status"), cond.get("reason"), cond.get("message")) == (status, reason, message):
+                return False
+            if cond.get("status") != status:
+                cond["lastTransitionTime"] = now
+            cond.update(status=status, reason=reason, message=message)
+            return True
+    conditions.append({"type": ctype, "status": status, "lastTransitionTime": now, "reason": reason, "message": message})
+    return True
+
+
+class CRDStrategy(Strategy):
+    """CustomResourceDefinitions: CRD validation, stored versions, cleanup on delete."""
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        status: Obj = {}
+        storage = _storage_version(obj)
+        if storage:
+            status["storedVersions"] = [storage]
+        obj["status"] = status
+
+    def prepare_for_update(self, obj: Obj, old: Obj) -> None:
+        super().prepare_for_update(obj, old)
+        storage = _storage_version(obj)
+        status = obj.setdefault("status", {})
+        stored = list(status.get("storedVersions") or [])
+        if storage and storage not in stored:
+            status["storedVersions"] = stored + [storage]
+
+    def validate(self, obj: Obj, old: Obj | None) -> list[FieldError]:
+        from ...api.crd import validate_crd
+
+        errs = super().validate(obj, old)
+        return errs + validate_crd(obj, old)
+
+    def prepare_for_delete(self, obj: Obj, now: str) -> bool:
+        meta = obj.setdefault("metadata", {})
+        if meta.get("deletionTimestamp"):
+            return False
+        finalizers = list(meta.get("finalizers") or [])
+        changed = False
+        if CRD_CLEANUP_FINALIZER not in finalizers:
+            meta["finalizers"] = finalizers + [CRD_CLEANUP_FINALIZER]
+            changed = True
+        changed |= set_crd_condition(
+            obj, "Terminating", "True", "InstanceDeletionPending",
+            "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon", now,
+        )
+        return changed
+
+
 _SPECIAL: dict[tuple[str, str], Callable[[ResourceInfo], Strategy]] = {
+    ("apiextensions.k8s.io", "customresourcedefinitions"): CRDStrategy,
     ("", "pods"): PodStrategy,
     ("", "namespaces"): NamespaceStrategy,
     ("", "persistentvolumes"): PersistentVolumeStrategy,

@@ -2,8 +2,8 @@
 
 Output formats (``Accept``): plain JSON, YAML, ``as=Table`` (meta.k8s.io v1/v1beta1) and
 ``as=PartialObjectMetadata``/``PartialObjectMetadataList``; anything else (protobuf only,
-unknown ``as=``) is 406. Input (``Content-Type``): JSON or YAML for create/update, the four
-patch types for PATCH; anything else is 415.
+unknown ``as=``) is 406. Input (``Content-Type``): JSON, YAML or Kubernetes protobuf for
+create/update, the four patch types for PATCH; anything else is 415.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..api.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from ..api.protobuf import PROTOBUF_CONTENT_TYPE, ProtobufError, decode_protobuf
 from .discovery_accept import parse_accept
 
 __all__ = ["Output", "negotiate_output", "decode_body", "PATCH_TYPES", "patch_type"]
@@ -94,8 +95,14 @@ def decode_body(body: bytes, content_type: str) -> Any:
             return yaml.safe_load(body)
         except yaml.YAMLError as exc:
             raise BadRequest(f"error converting YAML to JSON: {exc}") from None
+    if media == PROTOBUF_CONTENT_TYPE:
+        try:
+            return decode_protobuf(body)
+        except ProtobufError as exc:
+            raise BadRequest(str(exc)) from None
     raise UnsupportedMediaType(
-        f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml'
+        "the body of the request was in an unknown format - accepted media types include: "
+        f"application/json, application/yaml, {PROTOBUF_CONTENT_TYPE}"
     )
 
 

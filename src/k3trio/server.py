@@ -111,11 +111,27 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
         log.info("Wrote kubeconfig %s", path)
         return str(path)
 
-    return [
+    async def controllers(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        from .client import Client, ClientConfig
+        from .controllers.manager import run_controller_manager
+
+        issued = pki.client("controller")
+        client_config = ClientConfig.from_pems(
+            f"https://127.0.0.1:{ctx.get('apiserver')}", ca_pem=pki.server_ca_pem,
+            client_cert_pem=issued.cert_pem, client_key_pem=issued.key_pem,
+            namespace="kube-system", component="kube-controller-manager",
+        )
+        async with Client(client_config) as client:
+            await run_controller_manager(client, disabled=cfg.disable, task_status=task_status)
+
+    components = [
         Component("store", store),
         Component("apiserver", apiserver, requires=("store",)),
         Component("kubeconfig", kubeconfig, requires=("apiserver",), oneshot=True),
     ]
+    if "controllers" not in cfg.disable:
+        components.append(Component("controllers", controllers, requires=("apiserver",)))
+    return components
 
 
 def _health_checks(supervisor: Supervisor, endpoint: str) -> list[tuple[str, str | None]]:

@@ -27,6 +27,7 @@ Invariants: ``run`` reports ``started`` only after every informer it uses has sy
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -78,12 +79,15 @@ class ControllerContext:
         informers: the shared informer factory (one cache per resource for all controllers).
         recorder_host: the host written into recorded events' ``source.host``.
         workers: per-controller worker counts overriding the class default, by name.
+        wall_clock: the wall-clock time (timestamps, minReadySeconds, deadlines); tests
+            inject a fake.
     """
 
     client: Client
     informers: SharedInformerFactory
     recorder_host: str = ""
     workers: Mapping[str, int] = attrs.field(factory=dict)
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def recorder(self, component: str) -> EventRecorder:
         """A new event recorder for ``component`` (the controller runs it)."""
@@ -111,6 +115,10 @@ class Controller:
         self.queue: RateLimitingQueue[str] = RateLimitingQueue(self.name)
         self.recorder = ctx.recorder(f"{self.name}-controller")
         self._informers: list[SharedInformer] = []
+
+    def now(self) -> datetime:
+        """The wall-clock time (``ctx.wall_clock``)."""
+        return self.ctx.wall_clock()
 
     # -- wiring (call from __init__) -----------------------------------------------------
 

@@ -62,7 +62,7 @@ class Request:
         if not manager:
             agent = self.headers.get("user-agent", "")
             manager = agent.split("/", 1)[0] if agent else ""
-        validation = self.param("fieldValidation") or "Strict"
+        validation = self.param("fieldValidation") or "Warn"
         if validation not in ("Ignore", "Warn", "Strict"):
             raise BadRequest(f"fieldValidation parameter unsupported: {validation}")
         return RequestContext(

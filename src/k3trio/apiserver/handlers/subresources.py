@@ -33,14 +33,56 @@ def _selector_text(obj: Obj) -> str:
     return ""
 
 
-def to_scale(obj: StoredObject) -> Obj:
-    spec = obj.obj.get("spec") or {}
-    status = obj.obj.get("status") or {}
+def scale_paths(info: Any) -> tuple[list[str], list[str], list[str] | None]:
+    """(spec replicas, status replicas, label selector) paths; a CRD's ``subresources.scale``
+    gives them for custom resources."""
+    spec_path, status_path, selector_path = ".spec.replicas", ".status.replicas", None
+    crd = getattr(info, "crd", None)
+    if crd:
+        for v in (crd.get("spec") or {}).get("versions") or []:
+            if v.get("name") == info.version:
+                scale = (v.get("subresources") or {}).get("scale") or {}
+                spec_path = scale.get("specReplicasPath") or spec_path
+                status_path = scale.get("statusReplicasPath") or status_path
+                selector_path = scale.get("labelSelectorPath")
+    split = lambda p: [x for x in p.lstrip(".").split(".") if x]  # noqa: E731
+    return split(spec_path), split(status_path), split(selector_path) if selector_path else None
+
+
+def _dig(obj: Any, path: list[str]) -> Any:
+    for part in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _put(obj: Obj, path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        nxt = obj.get(part)
+        if not isinstance(nxt, dict):
+            nxt = obj[part] = {}
+        obj = nxt
+    obj[path[-1]] = value
+
+
+def to_scale(obj: StoredObject, info: Any = None) -> Obj:
     meta = obj.metadata
-    scale_status: Obj = {"replicas": status.get("replicas", 0)}
-    selector = _selector_text(obj.obj)
-    if selector:
-        scale_status["selector"] = selector
+    if info is not None and getattr(info, "custom", False):
+        spec_p, status_p, sel_p = scale_paths(info)
+        scale_status: Obj = {"replicas": _dig(obj.obj, status_p) or 0}
+        selector = _dig(obj.obj, sel_p) if sel_p else None
+        if isinstance(selector, str) and selector:
+            scale_status["selector"] = selector
+        replicas = _dig(obj.obj, spec_p) or 0
+    else:
+        spec = obj.obj.get("spec") or {}
+        status = obj.obj.get("status") or {}
+        scale_status = {"replicas": status.get("replicas", 0)}
+        text = _selector_text(obj.obj)
+        if text:
+            scale_status["selector"] = text
+        replicas = spec.get("replicas", 0)
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -51,7 +93,7 @@ def to_scale(obj: StoredObject) -> Obj:
             "resourceVersion": str(obj.rv),
             "creationTimestamp": meta.get("creationTimestamp"),
         },
-        "spec": {"replicas": spec.get("replicas", 0)},
+        "spec": {"replicas": replicas},
         "status": scale_status,
     }
 
@@ -60,7 +102,7 @@ async def handle_scale(req: Request, storage: ResourceStorage) -> None:
     verb = req.info.verb
     ns, name = req.info.namespace, req.info.name
     if verb == "get":
-        await send_json(req.send, 200, to_scale(await storage.get(ns, name)))
+        await send_json(req.send, 200, to_scale(await storage.get(ns, name), req.resource))
         return
     body = await read_body(req.receive)
     if verb == "update":
@@ -68,7 +110,7 @@ async def handle_scale(req: Request, storage: ResourceStorage) -> None:
     else:
         ptype = patch_type(req.content_type)
         patch_doc = json.loads(body)
-        current = to_scale(await storage.get(ns, name))
+        current = to_scale(await storage.get(ns, name), req.resource)
         try:
             if ptype == "application/json-patch+json":
                 scale_in = _patch.apply_json_patch(current, patch_doc)
@@ -90,11 +132,14 @@ async def handle_scale(req: Request, storage: ResourceStorage) -> None:
         if want_rv and want_rv != (old.get("metadata") or {}).get("resourceVersion"):
             raise Conflict(storage.info.resource, name, group=storage.info.group)
         new = copy.deepcopy(old)
-        new.setdefault("spec", {})["replicas"] = replicas
+        if req.resource.custom:
+            _put(new, scale_paths(req.resource)[0], replicas)
+        else:
+            new.setdefault("spec", {})["replicas"] = replicas
         return new
 
     stored, _ = await storage.update(ns, name, updater, req.context(), subresource="scale")
-    await send_json(req.send, 200, to_scale(stored))
+    await send_json(req.send, 200, to_scale(stored, req.resource))
 
 
 async def handle_binding(req: Request, storage: ResourceStorage) -> None:

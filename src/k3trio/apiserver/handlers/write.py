@@ -44,18 +44,33 @@ async def _respond(req: Request, status: int, obj: StoredObject) -> None:
     await send_bytes(req.send, status, body, ctype, req.warnings)
 
 
+def _decode_checked(req: Request, body: bytes) -> Obj:
+    """Decode a create/update body and apply ``fieldValidation`` to it."""
+    mode = req.param("fieldValidation") or "Warn"
+    if mode not in ("Ignore", "Warn", "Strict"):
+        raise BadRequest(f"fieldValidation parameter unsupported: {mode}")
+    media = req.content_type.split(";", 1)[0].strip().lower()
+    if mode != "Ignore" and media in ("", "application/json", "*/*"):
+        from .unknown_fields import decode_json
+
+        decoded, dups = decode_json(body)
+    else:
+        decoded, dups = decode_body(body, req.content_type), {}
+    obj = _check_kind(req, decoded)
+    _field_validation(req, obj, dups, mode)
+    return obj
+
+
 async def handle_create(req: Request, storage: ResourceStorage) -> None:
     body = await read_body(req.receive)
-    obj = _check_kind(req, decode_body(body, req.content_type))
-    _field_validation(req, obj)
+    obj = _decode_checked(req, body)
     stored = await storage.create(req.info.namespace, obj, req.context())
     await _respond(req, 201, stored)
 
 
 async def handle_update(req: Request, storage: ResourceStorage) -> None:
     body = await read_body(req.receive)
-    obj = _check_kind(req, decode_body(body, req.content_type))
-    _field_validation(req, obj)
+    obj = _decode_checked(req, body)
     ctx = req.context()
     sub = req.info.subresource
 
@@ -68,23 +83,17 @@ async def handle_update(req: Request, storage: ResourceStorage) -> None:
     await _respond(req, 201 if created else 200, stored)
 
 
-def _field_validation(req: Request, obj: Obj) -> None:
-    """Unknown-field checks (Strict: 400, Warn: a warning) where the schema is known."""
-    try:
-        from .unknown_fields import unknown_fields
-    except ImportError:  # pragma: no cover
-        return
-    mode = req.param("fieldValidation") or "Strict"
-    if mode == "Ignore":
-        return
-    problems = unknown_fields(req.resource, obj)
-    if not problems:
+def _field_validation(req: Request, obj: Obj, dups: Any = None, mode: str = "") -> None:
+    """Unknown/duplicate-field checks (Strict: 400, Warn: warnings, Ignore: none)."""
+    from .unknown_fields import unknown_fields
+
+    mode = mode or req.param("fieldValidation") or "Warn"
+    problems = unknown_fields(req.resource, obj, dups)
+    if not problems or mode == "Ignore":
         return
     if mode == "Warn":
         req.warnings.extend(problems)
         return
-    if len(problems) == 1:
-        raise BadRequest(f"strict decoding error: {problems[0]}")
     raise BadRequest("strict decoding error: " + ", ".join(problems))
 
 
@@ -115,7 +124,7 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
         def apply_updater(old: Obj | None) -> Obj:
             return fm.apply(old, applied, manager=manager, force=force, subresource=sub, now=_meta.format_time(storage.plugins.now()))
 
-        stored, created = await storage.update(req.info.namespace, req.info.name, apply_updater, ctx, subresource=sub, force_allow_create=not sub)
+        stored, created = await storage.update(req.info.namespace, req.info.name, apply_updater, ctx, subresource=sub, force_allow_create=not sub, unconditional=True)
         await _respond(req, 201 if created else 200, stored)
         return
     try:
@@ -149,6 +158,8 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
             raise _patch_error(exc) from None
         if not isinstance(result, dict):
             raise BadRequest("the patch produced something other than an object")
+        if not sub:
+            _field_validation(req, result)
         # A patch without a resourceVersion never conflicts; one with it must match.
         meta = result.get("metadata")
         patched_rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
@@ -157,7 +168,7 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
             meta.pop("resourceVersion", None)
         return result
 
-    stored, _ = await storage.update(req.info.namespace, req.info.name, updater, ctx, subresource=sub)
+    stored, _ = await storage.update(req.info.namespace, req.info.name, updater, ctx, subresource=sub, unconditional=True)
     await _respond(req, 200, stored)
 
 

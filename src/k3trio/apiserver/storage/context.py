@@ -23,7 +23,7 @@ class RequestContext:
     user: UserInfo = ANONYMOUS
     dry_run: bool = False
     field_manager: str = ""
-    field_validation: str = "Strict"
+    field_validation: str = "Warn"
     #: Warnings to return in ``Warning`` headers.
     warnings: list[str] = field(default_factory=list)
 

@@ -363,8 +363,12 @@ class ResourceStorage:
         *,
         subresource: str = "",
         force_allow_create: bool = False,
+        unconditional: bool = False,
     ) -> tuple[StoredObject, bool]:
         """Read-modify-write ``name``; ``updater(old_copy_or_None)`` returns the new object.
+
+        ``unconditional`` (patches, apply) skips the resourceVersion requirement of kinds that
+        otherwise demand one on update (custom resources, CRDs).
 
         Returns (stored object, created). Raises NotFound, Conflict, Invalid.
         """
@@ -397,7 +401,7 @@ class ResourceStorage:
             if requested_rv:
                 if requested_rv != str(current.rv):
                     raise Conflict(self.info.resource, name, group=self.info.group)
-            elif not self.strategy.allow_unconditional_update:
+            elif not (self.strategy.allow_unconditional_update or unconditional):
                 raise self._invalid(name, [FieldError.invalid("metadata.resourceVersion", "0x0", "must be specified for an update")])
             try:
                 stored = await self._write_update(key, namespace, name, new, old, current, ctx, subresource)

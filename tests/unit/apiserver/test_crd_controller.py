@@ -36,6 +36,7 @@ def test_conflicting_names_are_refused() -> None:
     second = _crd("gadgets", "gadgets", "Gadget", ("wd",))
     assert names_conflict(second, [first, second], BUILTINS) == '"wd" is already in use'
     third = _crd("things", "things", "Widget")
+    third["spec"]["names"]["singular"] = "thing"
     assert names_conflict(third, [first], BUILTINS) == '"Widget" is already in use'
     assert names_conflict(_crd("ok", "oks", "Ok"), [first], BUILTINS) == ""
 

@@ -79,7 +79,7 @@ def test_configmap_lifecycle(kctl: Kubectl) -> None:
     assert re.search(r"^greeting:\n----\nhello$", described, re.M), described
 
     out = kctl.ok("delete", "configmap", name)
-    assert out.strip() == f'configmap "{name}" deleted', out
+    assert out.strip() == f'configmap "{name}" deleted from default namespace', out
     assert "NotFound" in kctl.fail("get", "cm", name)
 
 
@@ -155,7 +155,7 @@ def test_deployment_defaults_scale_and_wide(kctl: Kubectl) -> None:
     row = wide.splitlines()[1].split()
     assert row[0] == name and row[1].endswith("/5") and row[-3:] == ["nginx", "nginx:1.27", f"app={name}"], row
     out = kctl.ok("delete", "deployment", name)
-    assert out.strip() == f'deployment.apps "{name}" deleted', out
+    assert out.strip() == f'deployment.apps "{name}" deleted from default namespace', out
 
 
 def test_services_allocate_cluster_ip_and_node_port(kctl: Kubectl) -> None:
@@ -339,7 +339,9 @@ def test_delete_by_label_and_all(kctl: Kubectl) -> None:
         kctl.ok("create", "cm", f"x{i}", "-n", ns)
         kctl.ok("label", "cm", f"x{i}", "-n", ns, f"grp={'a' if i else 'b'}")
     out = kctl.ok("delete", "cm", "-n", ns, "-l", "grp=a")
-    assert sorted(out.split("\n")[:-1]) == ['configmap "x1" deleted', 'configmap "x2" deleted'], out
+    assert sorted(out.splitlines()) == [
+        f'configmap "x1" deleted from {ns} namespace', f'configmap "x2" deleted from {ns} namespace',
+    ], out
     assert kctl.ok("get", "cm", "-n", ns, "-l", "grp", "-o", "name").split() == ["configmap/x0"]
     err = kctl.fail("delete", "cm", "x1", "-n", ns)
     assert err.strip() == 'Error from server (NotFound): configmaps "x1" not found', err

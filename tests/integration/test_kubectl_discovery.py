@@ -166,7 +166,7 @@ def test_dry_run_server_creates_nothing(kctl: Kubectl) -> None:
     # Dry-run of delete leaves the object in place.
     kctl.ok("create", "configmap", name)
     out = kctl.ok("delete", "configmap", name, "--dry-run=server")
-    assert out.strip() == f'configmap "{name}" deleted (server dry run)', out
+    assert out.strip() == f'configmap "{name}" deleted from default namespace (server dry run)', out
     kctl.ok("get", "configmap", name)
 
 

@@ -14,7 +14,7 @@ from k3trio.client.api import Client
 from k3trio.client.config import ClientConfig
 from k3trio.client.events import COMBINED_PREFIX, EventCorrelator, EventRecorder, object_reference
 
-POD = {"apiVersion": "v1", "kind": "Pod",
+POD: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
        "metadata": {"name": "web", "namespace": "ns", "uid": "u1", "resourceVersion": "3"}}
 
 

@@ -136,11 +136,11 @@ def _value(type_: str, wire: int, raw: int | bytes | memoryview, field: Field, m
     _expect(wire, expected, field, message)
     if type_ == "s":
         try:
-            return bytes(raw).decode("utf-8")  # type: ignore[arg-type]
+            return bytes(raw).decode("utf-8")
         except UnicodeDecodeError:
             raise ProtobufError(f"field {field.json} of {message}: string is not valid UTF-8") from None
     if type_ == "y":
-        return base64.b64encode(bytes(raw)).decode("ascii")  # type: ignore[arg-type]
+        return base64.b64encode(bytes(raw)).decode("ascii")
     if type_ == "b":
         return bool(raw)
     if type_ == "i":
@@ -201,7 +201,7 @@ def _empty_value(type_: str, field: Field, message: str) -> Any:
 def _decode_special(type_: str, raw: memoryview, field: Field, message: str) -> Any:
     parts: dict[int, Any] = {}
     for number, wire, value in iter_fields(raw):
-        parts[number] = value if wire != LENGTH else bytes(value)  # type: ignore[arg-type]
+        parts[number] = value if wire != LENGTH else bytes(value)
     try:
         if type_ == QUANTITY:
             text = parts.get(1, b"").decode("utf-8")

@@ -44,6 +44,25 @@ async def _respond(req: Request, status: int, obj: StoredObject) -> None:
     await send_bytes(req.send, status, body, ctype, req.warnings)
 
 
+def to_storage_version(req: Request, storage: ResourceStorage, obj: Obj) -> Obj:
+    """A request-version object in the version the storage keeps (multi-version kinds)."""
+    target = storage.info.api_version
+    if obj.get("apiVersion") == target:
+        return obj
+    from ..conversion import convert
+
+    return convert(obj, target)
+
+
+def to_request_version(req: Request, obj: Obj | None) -> Obj | None:
+    """A stored object in the version the request talks."""
+    if obj is None or obj.get("apiVersion") in (None, req.resource.api_version):
+        return obj
+    from ..conversion import convert
+
+    return convert(obj, req.resource.api_version)
+
+
 def _decode_checked(req: Request, body: bytes) -> Obj:
     """Decode a create/update body and apply ``fieldValidation`` to it."""
     mode = req.param("fieldValidation") or "Warn"
@@ -63,14 +82,14 @@ def _decode_checked(req: Request, body: bytes) -> Obj:
 
 async def handle_create(req: Request, storage: ResourceStorage) -> None:
     body = await read_body(req.receive)
-    obj = _decode_checked(req, body)
+    obj = to_storage_version(req, storage, _decode_checked(req, body))
     stored = await storage.create(req.info.namespace, obj, req.context())
     await _respond(req, 201, stored)
 
 
 async def handle_update(req: Request, storage: ResourceStorage) -> None:
     body = await read_body(req.receive)
-    obj = _decode_checked(req, body)
+    obj = to_storage_version(req, storage, _decode_checked(req, body))
     ctx = req.context()
     sub = req.info.subresource
 
@@ -122,7 +141,11 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
         from ...api import meta as _meta
 
         def apply_updater(old: Obj | None) -> Obj:
-            return fm.apply(old, applied, manager=manager, force=force, subresource=sub, now=_meta.format_time(storage.plugins.now()))
+            merged = fm.apply(
+                to_request_version(req, old), applied, manager=manager, force=force, subresource=sub,
+                now=_meta.format_time(storage.plugins.now()),
+            )
+            return to_storage_version(req, storage, merged)
 
         stored, created = await storage.update(req.info.namespace, req.info.name, apply_updater, ctx, subresource=sub, force_allow_create=not sub, unconditional=True)
         await _respond(req, 201 if created else 200, stored)
@@ -141,9 +164,11 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
             )
         schema = _patch.schema_for_kind(info.group, info.version, info.kind)
 
-    def updater(old: Obj | None) -> Obj:
-        if old is None:
+    def updater(stored_old: Obj | None) -> Obj:
+        if stored_old is None:
             raise storage.not_found(req.info.name)
+        old = to_request_version(req, stored_old)
+        assert old is not None
         try:
             if ptype == "application/json-patch+json":
                 result = _patch.apply_json_patch(old, patch_doc)
@@ -166,7 +191,7 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
         old_rv = (old.get("metadata") or {}).get("resourceVersion")
         if patched_rv == old_rv and isinstance(meta, dict):
             meta.pop("resourceVersion", None)
-        return result
+        return to_storage_version(req, storage, result)
 
     stored, _ = await storage.update(req.info.namespace, req.info.name, updater, ctx, subresource=sub, unconditional=True)
     await _respond(req, 200, stored)

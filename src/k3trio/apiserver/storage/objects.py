@@ -68,9 +68,9 @@ class StoredObject:
         """The object as served at ``api_version`` (shared when no change is needed)."""
         if self.obj.get("apiVersion") == api_version:
             return self.obj
-        out = dict(self.obj)
-        out["apiVersion"] = api_version
-        return out
+        from ..conversion import convert
+
+        return convert(self.obj, api_version)
 
     def encoded(self, api_version: str) -> bytes:
         """JSON bytes of the object served at ``api_version`` (cached)."""

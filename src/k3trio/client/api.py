@@ -42,6 +42,9 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
 }
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 JSON = dict[str, Any]
+#: Attempts for a request answered with ``Retry-After`` (429 or 5xx), and the longest wait.
+MAX_RETRY_AFTER_ATTEMPTS = 4
+MAX_RETRY_AFTER_SECONDS = 10.0
 Params = dict[str, str]
 
 
@@ -157,6 +160,9 @@ class Client:
     ) -> httpx.Response:
         """Send one request; return the (read) response if its status is below 400.
 
+        A 429 or 5xx response carrying ``Retry-After`` is retried after that delay (at most
+        ``MAX_RETRY_AFTER_ATTEMPTS`` attempts, waits capped at 10 s), as client-go does.
+
         Raises:
             ApiError: (a subclass of) for a failure status.
             ConnectionFailed: no response.
@@ -173,14 +179,23 @@ class Client:
         kwargs: dict[str, Any] = {}
         if timeout is not None:
             kwargs["timeout"] = timeout
-        with transport_errors(method, url):
-            response = await self._http.request(
-                method, path, params=params, content=content, headers=headers,
-                extensions=self._extensions, **kwargs,
-            )
-        if response.status_code >= 400:
-            raise error_from_response(response.status_code, response.content, response.headers)
-        return response
+        for attempt in range(MAX_RETRY_AFTER_ATTEMPTS):
+            with transport_errors(method, url):
+                response = await self._http.request(
+                    method, path, params=params, content=content, headers=headers,
+                    extensions=self._extensions, **kwargs,
+                )
+            if response.status_code < 400:
+                return response
+            error = error_from_response(response.status_code, response.content,
+                                        response.headers)
+            # Like client-go: a 429 or 5xx that says when to come back is retried then.
+            retry = response.headers.get("retry-after") is not None and (
+                response.status_code == 429 or response.status_code >= 500)
+            if not retry or attempt + 1 == MAX_RETRY_AFTER_ATTEMPTS:
+                raise error
+            await trio.sleep(min(error.retry_after or 1.0, MAX_RETRY_AFTER_SECONDS))
+        raise AssertionError("unreachable")
 
     async def request_json(self, method: str, path: str, **kwargs: Any) -> JSON:
         """``request`` and decode the JSON object body.

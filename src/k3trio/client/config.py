@@ -25,13 +25,16 @@ import os
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import yaml
 
 from ..pki.tls import client_ssl_context
 from .errors import ClientError
+
+if TYPE_CHECKING:
+    from ..pki import ServerPKI
 
 __all__ = [
     "SERVICE_ACCOUNT_DIR",
@@ -102,6 +105,21 @@ class ClientConfig:
             token=token,
             namespace=namespace,
             component=component,
+        )
+
+    @classmethod
+    def from_pki(
+        cls, pki: ServerPKI, role: str, server: str, *, component: str | None = None
+    ) -> ClientConfig:
+        """The config of an in-process component presenting ``role``'s client certificate.
+
+        Raises:
+            KeyError: the PKI has no certificate for ``role``.
+        """
+        issued = pki.client(role)
+        return cls.from_pems(
+            server, ca_pem=pki.server_ca_pem, client_cert_pem=issued.cert_pem,
+            client_key_pem=issued.key_pem, component=component or role,
         )
 
     @classmethod

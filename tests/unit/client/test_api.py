@@ -12,11 +12,19 @@ from typing import Any
 import httpx
 import pytest
 import trio
+import trio.testing
 
 from k3trio import version
 from k3trio.client.api import Client
 from k3trio.client.config import ClientConfig
-from k3trio.client.errors import Conflict, ConnectionFailed, Expired, NotFound
+from k3trio.client.errors import (
+    Conflict,
+    ConnectionFailed,
+    Expired,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from k3trio.client.resource import CONFIGMAPS, LEASES, NODES, PODS, Resource
 
 Handler = Any
@@ -238,3 +246,42 @@ async def test_discovery_legacy_fallback() -> None:
         assert no == Resource("", "v1", "nodes", "Node", False, ("get",), ("no",), (),
                               ("status",), "node")
         assert (await client.discovery.find("rs")).api_version == "apps/v1"
+
+
+async def test_retry_after_is_honoured(autojump_clock: trio.testing.MockClock) -> None:
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "2"},
+                       json={"kind": "Status", "code": 429, "reason": "TooManyRequests"}),
+        httpx.Response(503, headers={"Retry-After": "1"}, json={"kind": "Status", "code": 503}),
+        httpx.Response(200, json={"kind": "ConfigMap"}),
+    ]
+    client, seen = make(lambda r: answers.pop(0))
+    start = trio.current_time()
+    async with client:
+        assert (await client.get(CONFIGMAPS, "c"))["kind"] == "ConfigMap"
+    assert len(seen) == 3
+    assert trio.current_time() - start == pytest.approx(3)
+    client2, _ = make(lambda r: httpx.Response(
+        429, headers={"Retry-After": "1"}, json={"kind": "Status", "code": 429}))
+    async with client2:
+        with pytest.raises(TooManyRequests) as info:
+            await client2.get(CONFIGMAPS, "c")
+    assert info.value.retry_after == 1.0
+    client3, seen3 = make(lambda r: httpx.Response(503, json={"kind": "Status", "code": 503}))
+    async with client3:
+        with pytest.raises(ServiceUnavailable):
+            await client3.get(CONFIGMAPS, "c")
+    assert len(seen3) == 1  # no Retry-After: no retry
+
+
+def test_config_from_pki(tmp_path: Any) -> None:
+    from k3trio.pki import ServingNames, ensure_server_pki, first_service_ip
+
+    pki = ensure_server_pki(tmp_path, sans=ServingNames(hostname="node-a"),
+                            cluster_domain="cluster.local",
+                            service_ip=first_service_ip("10.43.0.0/16"), node_name="node-a")
+    cfg = ClientConfig.from_pki(pki, "scheduler", "https://127.0.0.1:6443")
+    assert cfg.component == "scheduler"
+    assert cfg.ca_pem == pki.server_ca_pem
+    assert cfg.client_cert_pem == pki.client("scheduler").cert_pem
+    cfg.ssl_context()

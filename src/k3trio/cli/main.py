@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "server": "run the management server (API server, scheduler, controllers, and an agent)",
     "agent": "run a node agent that joins a server",
     "kubectl": "run kubectl against this server's cluster",
+    "hollow-nodes": "run simulated (hollow) kubelets against a cluster, for scale tests",
 }
 
 
@@ -37,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=SUBCOMMANDS[name], description=SUBCOMMANDS[name])
         flags.add_flags(sp, name)
     sub.add_parser("kubectl", help=SUBCOMMANDS["kubectl"], add_help=False)
+    from .hollow import add_arguments as add_hollow_arguments
+
+    hollow = sub.add_parser("hollow-nodes", help=SUBCOMMANDS["hollow-nodes"],
+                            description=SUBCOMMANDS["hollow-nodes"])
+    add_hollow_arguments(hollow)
     return parser
 
 
@@ -64,6 +70,10 @@ def main(argv: list[str]) -> int:
         if args.command is None:
             parser.print_help()
             return 0
+        if args.command == "hollow-nodes":
+            from .hollow import run as run_hollow
+
+            return run_hollow(args)
         given = {k: v for k, v in vars(args).items() if k != "command"}
         settings = load_settings(args.command, given)
         if args.command == "server":

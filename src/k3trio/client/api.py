@@ -26,7 +26,13 @@ import trio
 
 from .config import ClientConfig
 from .discovery import Discovery
-from .errors import DecodeError, error_from_response, transport_errors
+from .errors import (
+    ConnectionLost,
+    DecodeError,
+    GoAway,
+    error_from_response,
+    transport_errors,
+)
 from .resource import Resource, ResourceLike, as_resource, object_path
 from .transport import build_http_client
 from .watchstream import WatchDecoder, WatchEvent
@@ -45,6 +51,10 @@ JSON = dict[str, Any]
 #: Attempts for a request answered with ``Retry-After`` (429 or 5xx), and the longest wait.
 MAX_RETRY_AFTER_ATTEMPTS = 4
 MAX_RETRY_AFTER_SECONDS = 10.0
+#: Methods repeated when the server closed the connection (GOAWAY) before answering.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+#: Methods repeated when an open connection broke mid-request.
+READ_METHODS = frozenset({"GET", "HEAD"})
 Params = dict[str, str]
 
 
@@ -161,7 +171,8 @@ class Client:
         """Send one request; return the (read) response if its status is below 400.
 
         A 429 or 5xx response carrying ``Retry-After`` is retried after that delay (at most
-        ``MAX_RETRY_AFTER_ATTEMPTS`` attempts, waits capped at 10 s), as client-go does.
+        ``MAX_RETRY_AFTER_ATTEMPTS`` attempts, waits capped at 10 s), as client-go does. An
+        idempotent request cut off by the server's GOAWAY is repeated on a new connection.
 
         Raises:
             ApiError: (a subclass of) for a failure status.
@@ -180,11 +191,19 @@ class Client:
         if timeout is not None:
             kwargs["timeout"] = timeout
         for attempt in range(MAX_RETRY_AFTER_ATTEMPTS):
-            with transport_errors(method, url):
-                response = await self._http.request(
-                    method, path, params=params, content=content, headers=headers,
-                    extensions=self._extensions, **kwargs,
-                )
+            try:
+                with transport_errors(method, url):
+                    response = await self._http.request(
+                        method, path, params=params, content=content, headers=headers,
+                        extensions=self._extensions, **kwargs,
+                    )
+            except ConnectionLost as exc:
+                # The connection was retired or broke under us: repeat what is safe to repeat
+                # (after GOAWAY any idempotent verb, after a reset only reads).
+                safe = IDEMPOTENT_METHODS if isinstance(exc, GoAway) else READ_METHODS
+                if method not in safe or attempt + 1 == MAX_RETRY_AFTER_ATTEMPTS:
+                    raise
+                continue
             if response.status_code < 400:
                 return response
             error = error_from_response(response.status_code, response.content,

@@ -2,6 +2,8 @@
 
     ClientError
     ├── ConnectionFailed            no HTTP response: refused, reset, TLS failure, protocol error
+    │   ├── ConnectionLost          an open connection broke (reset, broken pipe)
+    │   │   └── GoAway              the server ended the HTTP/2 connection (GOAWAY) first
     │   └── RequestTimedOut         the client gave up waiting (connect/read/write/pool timeout)
     ├── DecodeError                 a response body that is not the JSON we expected
     └── ApiError(status_code, reason, message, status)
@@ -50,9 +52,11 @@ __all__ = [
     "ClientError",
     "Conflict",
     "ConnectionFailed",
+    "ConnectionLost",
     "DecodeError",
     "Expired",
     "Forbidden",
+    "GoAway",
     "Gone",
     "InternalError",
     "Invalid",
@@ -79,6 +83,20 @@ class ClientError(Exception):
 
 class ConnectionFailed(ClientError):
     """The request got no HTTP response (connection refused/reset, TLS or protocol error)."""
+
+
+class ConnectionLost(ConnectionFailed):
+    """An established connection broke mid-request (reset by peer, broken pipe).
+
+    Reads (GET/HEAD) are retried once on a new connection by ``Client.request``.
+    """
+
+
+class GoAway(ConnectionLost):
+    """The server sent HTTP/2 GOAWAY and closed the connection before answering.
+
+    Idempotent requests are retried on a new connection by ``Client.request``.
+    """
 
 
 class RequestTimedOut(ConnectionFailed):
@@ -296,6 +314,11 @@ def transport_errors(method: str, url: str) -> Iterator[None]:
         yield
     except httpx.TimeoutException as exc:
         raise RequestTimedOut(f"{method} {url}: timed out ({type(exc).__name__})") from exc
+    except httpx.RemoteProtocolError as exc:
+        cls = GoAway if "ConnectionTerminated" in str(exc) else ConnectionLost
+        raise cls(f"{method} {url}: {exc}") from exc
+    except (httpx.ReadError, httpx.WriteError) as exc:
+        raise ConnectionLost(f"{method} {url}: {exc}") from exc
     except httpx.TransportError as exc:
         raise ConnectionFailed(f"{method} {url}: {exc or type(exc).__name__}") from exc
     except httpx.StreamError as exc:

@@ -285,3 +285,36 @@ def test_config_from_pki(tmp_path: Any) -> None:
     assert cfg.ca_pem == pki.server_ca_pem
     assert cfg.client_cert_pem == pki.client("scheduler").cert_pem
     cfg.ssl_context()
+
+
+@pytest.mark.parametrize(
+    ("exc", "method", "retried"),
+    [
+        (httpx.RemoteProtocolError("<ConnectionTerminated error_code:0, last_stream_id:2001>"),
+         "PUT", True),
+        (httpx.RemoteProtocolError("<ConnectionTerminated error_code:0, last_stream_id:2001>"),
+         "POST", False),
+        (httpx.WriteError("Broken pipe"), "GET", True),
+        (httpx.WriteError("Broken pipe"), "DELETE", False),
+        (httpx.ConnectError("refused"), "GET", False),
+    ],
+)
+async def test_lost_connections_retry_only_safe_requests(
+    exc: Exception, method: str, retried: bool
+) -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            raise exc
+        return httpx.Response(200, json={})
+
+    client, _ = make(handler)
+    async with client:
+        if retried:
+            await client.request(method, "/api/v1/namespaces/default/configmaps/c")
+        else:
+            with pytest.raises(ConnectionFailed):
+                await client.request(method, "/api/v1/namespaces/default/configmaps/c")
+    assert len(calls) == (2 if retried else 1)

@@ -84,3 +84,13 @@ def test_transport_errors_are_translated() -> None:
     with pytest.raises(e.RequestTimedOut):
         with e.transport_errors("GET", "https://x"):
             raise httpx.ReadTimeout("slow")
+
+
+def test_lost_connections() -> None:
+    with pytest.raises(e.GoAway):
+        with e.transport_errors("GET", "https://x"):
+            raise httpx.RemoteProtocolError("<ConnectionTerminated error_code:0>")
+    with pytest.raises(e.ConnectionLost) as info:
+        with e.transport_errors("GET", "https://x"):
+            raise httpx.ReadError("reset")
+    assert not isinstance(info.value, e.GoAway)

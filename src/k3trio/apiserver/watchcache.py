@@ -51,13 +51,25 @@ LIST_PAGE = 2000
 class WatchEvent:
     """One change as watchers see it: ``ADDED``, ``MODIFIED``, ``DELETED`` or ``BOOKMARK``."""
 
-    __slots__ = ("type", "obj", "prev", "rv")
+    __slots__ = ("type", "obj", "prev", "rv", "_lines")
 
     def __init__(self, type: str, obj: StoredObject, prev: StoredObject | None, rv: int) -> None:
         self.type = type
         self.obj = obj
         self.prev = prev
         self.rv = rv
+        self._lines: dict[str, bytes] | None = None
+
+    def json_line(self, api_version: str) -> bytes:
+        """The watch stream line of this event at ``api_version`` (built once, shared by watchers)."""
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = {}
+        line = lines.get(api_version)
+        if line is None:
+            line = b'{"type":"' + self.type.encode() + b'","object":' + self.obj.encoded(api_version) + b"}\n"
+            lines[api_version] = line
+        return line
 
     def __repr__(self) -> str:
         return f"WatchEvent({self.type}, {self.obj.key}, rv={self.rv})"

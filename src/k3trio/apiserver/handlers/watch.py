@@ -44,7 +44,7 @@ def _event_line(req: Request, event: WatchEvent, first: list[bool]) -> bytes:
     elif out.as_:
         body = dumps({"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{out.version}", "metadata": event.obj.metadata})
     else:
-        body = event.obj.encoded(api_version)
+        return event.json_line(api_version)
     return b'{"type":"' + event.type.encode() + b'","object":' + body + b"}\n"
 
 

@@ -3,6 +3,8 @@ leader election and events over HTTPS with client certificates."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -19,14 +21,20 @@ from k3trio.client import (
     ClientConfig,
     Conflict,
     DeletedFinalStateUnknown,
+    Expired,
     EventRecorder,
     Forbidden,
     Invalid,
     LeaderElectionConfig,
     NotFound,
+    Resource,
+    ResourceListWatch,
+    ResourceNotFound,
+    SharedInformer,
     SharedInformerFactory,
     Unauthorized,
     UnsupportedMediaType,
+    WatchEvent,
     run_when_leader,
 )
 
@@ -278,3 +286,99 @@ async def test_event_recorder(api_server: ServerProcess) -> None:
         assert event["source"] == {"component": "client-test", "host": "host-1"}
         assert event["involvedObject"]["uid"] == target["metadata"]["uid"]
         assert event["firstTimestamp"] <= event["lastTimestamp"]
+
+
+CRDS = ("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+
+
+async def widget_resource(c: Client, group: str) -> Resource:
+    """Create a CRD; its watch cache starts at the current revision, so a watch from
+    resourceVersion 1 is answered with 410 Expired, as after a compaction."""
+    await c.create(CRDS, {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{group}"},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                     "openAPIV3Schema": {"type": "object",
+                                         "x-kubernetes-preserve-unknown-fields": True}}}]}})
+    with trio.fail_after(10):
+        while True:
+            try:
+                return await c.discovery.find(f"widgets.{group}")
+            except ResourceNotFound:
+                await trio.sleep(0.05)
+
+
+def widget(group: str, name: str) -> dict[str, Any]:
+    return {"apiVersion": f"{group}/v1", "kind": "Widget",
+            "metadata": {"name": name, "namespace": "default"}}
+
+
+async def test_watch_from_too_old_version_is_expired(api_server: ServerProcess) -> None:
+    group = f"{unique('exp')}.example.com"
+    async with Client(config(api_server)) as c:
+        res = await widget_resource(c, group)
+        with pytest.raises(Expired) as info:
+            async with c.watch(res, resource_version="1") as events:
+                async for _ in events:
+                    pass
+        assert info.value.message.startswith("too old resource version: 1 (")
+
+
+class StaleFirstList:
+    """The real list/watch, except that the first list reports resourceVersion 1 and
+    returns only after ``release`` is set (the test changes objects meanwhile)."""
+
+    def __init__(self, inner: ResourceListWatch) -> None:
+        self.inner = inner
+        self.lists = 0
+        self.release = trio.Event()
+
+    async def list(self) -> tuple[list[dict[str, Any]], str]:
+        items, rv = await self.inner.list()
+        self.lists += 1
+        if self.lists == 1:
+            await self.release.wait()
+            return items, "1"
+        return items, rv
+
+    def watch(self, resource_version: str,
+              timeout_seconds: int) -> AbstractAsyncContextManager[AsyncIterator[WatchEvent]]:
+        return self.inner.watch(resource_version, timeout_seconds)
+
+
+async def test_informer_relists_after_410_with_tombstones(api_server: ServerProcess) -> None:
+    group = f"{unique('relist')}.example.com"
+    async with Client(config(api_server)) as c:
+        res = await widget_resource(c, group)
+        for name in ("a", "b"):
+            await c.create(res, widget(group, name))
+        source = StaleFirstList(ResourceListWatch(c, res, "default"))
+        informer = SharedInformer(source, name="widgets")
+        deleted: list[Any] = []
+        added: list[str] = []
+        informer.add_event_handler(on_add=lambda o: added.append(o["metadata"]["name"]),
+                                   on_delete=deleted.append)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(informer.run)
+            with trio.fail_after(10):
+                while source.lists < 1:
+                    await trio.sleep(0.01)
+            await c.delete(res, "a", namespace="default")  # missed by the stale first list
+            await c.create(res, widget(group, "c"))
+            source.release.set()
+            with trio.fail_after(10):
+                while source.lists < 2 or len(added) < 3:
+                    await trio.sleep(0.02)
+            assert informer.relists == 2
+            assert sorted(informer.indexer.keys()) == ["default/b", "default/c"]
+            (tomb,) = deleted
+            assert isinstance(tomb, DeletedFinalStateUnknown) and tomb.key == "default/a"
+            # The informer keeps watching after the relist.
+            await c.delete(res, "b", namespace="default")
+            with trio.fail_after(10):
+                while len(deleted) < 2:
+                    await trio.sleep(0.02)
+            assert deleted[1]["metadata"]["name"] == "b"
+            nursery.cancel_scope.cancel()

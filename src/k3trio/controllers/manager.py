@@ -97,6 +97,7 @@ CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("deployment", _P + "deployment:DeploymentController"),
     ControllerSpec("statefulset", _P + "statefulset:StatefulSetController"),
     ControllerSpec("daemonset", _P + "daemonset:DaemonSetController"),
+    ControllerSpec("node-ipam-controller", _P + "nodeipam:NodeIpamController"),
 ]
 
 

@@ -28,20 +28,20 @@ from ..client import (
     Client,
     ClientError,
     DeletedFinalStateUnknown,
-    EventRecorder,
     NotFound,
-    RateLimitingQueue,
     SharedInformerFactory,
     object_key,
-    run_workers,
 )
 from ..client.resource import NODES
+from .base import Controller, ControllerContext
 
 __all__ = ["NAME", "NodeIpamController", "run_nodeipam"]
 
 log = logging.getLogger("k3trio.controllers.nodeipam")
 
 NAME = "node-ipam-controller"
+DEFAULT_CLUSTER_CIDR = "10.42.0.0/16"
+DEFAULT_NODE_CIDR_MASK_SIZE = 24
 
 Obj = dict[str, Any]
 
@@ -50,38 +50,33 @@ def _pod_cidr(node: Obj) -> str:
     return str((node.get("spec") or {}).get("podCIDR") or "")
 
 
-class NodeIpamController:
-    """Assigns pod CIDRs to Nodes. ``await nursery.start(controller.run)``.
+class NodeIpamController(Controller):
+    """Assigns pod CIDRs to Nodes.
 
-    Args:
-        client: the controller's client (needs ``patch nodes``).
-        factory: the shared informer factory (its Node informer is used).
-        cluster_cidr: the cluster's pod network, e.g. ``10.42.0.0/16``.
-        node_cidr_mask_size: the size of each Node's range (24).
-        recorder: where ``CIDRNotAvailable``/``CIDRAssignmentFailed`` events go.
+    The cluster CIDR and mask come from ``ctx.cluster_cidr``/``ctx.node_cidr_mask_size``
+    when the context carries them, else from the K3s defaults (``10.42.0.0/16``, 24).
 
     Raises:
         ValueError: an invalid CIDR or mask size.
     """
 
-    def __init__(
-        self,
-        client: Client,
-        factory: SharedInformerFactory,
-        cluster_cidr: str,
-        *,
-        node_cidr_mask_size: int = 24,
-        recorder: EventRecorder | None = None,
-        workers: int = 4,
-    ) -> None:
-        self.client = client
-        self.cidrs = CidrSet(cluster_cidr, node_cidr_mask_size)
-        self.recorder = recorder
-        self.workers = workers
-        self.informer = factory.informer(NODES)
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(NAME)
+    name = NAME
+    workers = 4
+
+    def __init__(self, ctx: ControllerContext, *, cluster_cidr: str | None = None,
+                 node_cidr_mask_size: int | None = None) -> None:
+        super().__init__(ctx)
+        self.recorder = ctx.recorder("cidrAllocator")
+        cluster_cidr = str(cluster_cidr or getattr(ctx, "cluster_cidr", "")
+                           or DEFAULT_CLUSTER_CIDR)
+        mask = int(node_cidr_mask_size or getattr(ctx, "node_cidr_mask_size", 0)
+                   or DEFAULT_NODE_CIDR_MASK_SIZE)
+        self.cidrs = CidrSet(cluster_cidr, mask)
+        self.nodes = self.informer(NODES, on_add=self._enqueue, on_update=self._on_update,
+                                   on_delete=self._on_delete)
         self._pending: dict[str, str] = {}  # node name -> CIDR patched but not yet seen
         self._owned: dict[str, str] = {}    # node name -> CIDR it holds
+        self._occupied = False
 
     def _enqueue(self, node: Obj) -> None:
         self.queue.add(object_key(node))
@@ -91,11 +86,12 @@ class NodeIpamController:
             self._enqueue(new)
 
     def _on_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
-        self.queue.add(obj.key if isinstance(obj, DeletedFinalStateUnknown) else object_key(obj))
+        self.enqueue(obj)
 
     def occupy_existing(self) -> None:
         """Mark every range the cached Nodes hold as used (before any allocation)."""
-        for node in self.informer.indexer.list():
+        self._occupied = True
+        for node in self.nodes.indexer.list():
             self._occupy(object_key(node), _pod_cidr(node))
 
     def _occupy(self, name: str, cidr: str) -> None:
@@ -113,7 +109,9 @@ class NodeIpamController:
         Raises:
             k3trio.client.ClientError: the patch failed (the queue retries with backoff).
         """
-        node = self.informer.indexer.get(name)
+        if not self._occupied:
+            self.occupy_existing()
+        node = self.nodes.indexer.get(name)
         if node is None:
             cidr = self._owned.pop(name, None) or self._pending.pop(name, None)
             if cidr:
@@ -150,29 +148,23 @@ class NodeIpamController:
         log.info("Set node %s PodCIDR to [%s]", name, cidr)
 
     def _event(self, node: Obj, reason: str, message: str) -> None:
-        if self.recorder is not None:
-            name = object_key(node)
-            self.recorder.event({"kind": "Node", "name": name, "uid": name}, "Normal", reason,
-                                message)
+        name = object_key(node)
+        self.recorder.event({"kind": "Node", "name": name, "uid": name}, "Normal", reason,
+                            message)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Wait for the Node cache, occupy existing ranges, then allocate until cancelled."""
-        self.informer.add_event_handler(self._enqueue, self._on_update, self._on_delete)
-        await self.informer.wait_for_sync()
-        self.occupy_existing()
-        await run_workers(self.queue, self.workers, self.sync, task_status=task_status)
 
 
 async def run_nodeipam(
     client: Client,
     *,
-    cluster_cidr: str,
-    node_cidr_mask_size: int = 24,
+    cluster_cidr: str = DEFAULT_CLUSTER_CIDR,
+    node_cidr_mask_size: int = DEFAULT_NODE_CIDR_MASK_SIZE,
     task_status: trio.TaskStatus[NodeIpamController] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run the controller with its own informer factory (for use outside a manager)."""
+    """Run the controller on its own, outside the controller-manager (tests, tools)."""
     factory = SharedInformerFactory(client)
-    controller = NodeIpamController(client, factory, cluster_cidr,
+    controller = NodeIpamController(ControllerContext(client, factory),
+                                    cluster_cidr=cluster_cidr,
                                     node_cidr_mask_size=node_cidr_mask_size)
     async with trio.open_nursery() as nursery:
         await nursery.start(factory.run)

@@ -98,6 +98,12 @@ CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("statefulset", _P + "statefulset:StatefulSetController"),
     ControllerSpec("daemonset", _P + "daemonset:DaemonSetController"),
     ControllerSpec("node-ipam-controller", _P + "nodeipam:NodeIpamController"),
+    ControllerSpec("job", _P + "job:JobController"),
+    ControllerSpec("cronjob", _P + "cronjob:CronJobController"),
+    ControllerSpec("endpoint", _P + "endpoints:EndpointsController"),
+    ControllerSpec("endpointslice", _P + "endpointslice:EndpointSliceController"),
+    ControllerSpec("namespace", _P + "namespace:NamespaceController"),
+    ControllerSpec("garbagecollector", _P + "garbagecollector:GarbageCollector"),
 ]
 
 

@@ -170,6 +170,23 @@ async def test_watch_events(api_server: ServerProcess) -> None:
         assert seen == [("ADDED", name), ("MODIFIED", name), ("DELETED", name)]
 
 
+async def test_watch_as_table(api_server: ServerProcess) -> None:
+    name = unique("wtable")
+    async with Client(config(api_server)) as c:
+        rv = (await c.list(CONFIGMAPS, namespace="default", limit=1))["metadata"][
+            "resourceVersion"]
+        with trio.fail_after(10):
+            async with c.watch(CONFIGMAPS, namespace="default", resource_version=rv, name=name,
+                               as_table=True) as events:
+                await c.create(CONFIGMAPS, cm(name, k="v"))
+                async for ev in events:
+                    if ev.type == "ADDED":
+                        break
+        assert ev.object["kind"] == "Table"
+        assert [col["name"] for col in ev.object["columnDefinitions"]][:2] == ["Name", "Data"]
+        assert ev.object["rows"][0]["cells"][:2] == [name, 1]
+
+
 async def test_identities(api_server: ServerProcess) -> None:
     base = config(api_server)
     tls = api_server.data_dir / "server" / "tls"

@@ -540,12 +540,13 @@ class Client:
         allow_bookmarks: bool = True,
         send_initial_events: bool = False,
         raise_errors: bool = True,
+        as_table: bool = False,
     ) -> AsyncIterator[WatchStream]:
         """Open a watch: ``async with client.watch(...) as events: async for ev in events``.
 
         ``name`` watches one object (``fieldSelector=metadata.name=<name>``). The stream
         ends when the server closes it (``timeout_seconds``); reopen from the last seen
-        resourceVersion.
+        resourceVersion. ``as_table`` asks for ``Table`` objects (kubectl ``get -w``).
 
         Raises:
             Expired: the resourceVersion is too old (when opening or as an ERROR event).
@@ -562,23 +563,69 @@ class Client:
             params["sendInitialEvents"] = "true"
             params.setdefault("resourceVersionMatch", "NotOlderThan")
         path = self.path(res, namespace=namespace)
-        url = self.config.server + path
         read = None if timeout_seconds is None else timeout_seconds + 30.0
+        async with self._open_stream(
+            "GET", path, params, TABLE_ACCEPT if as_table else None, read
+        ) as (response, url):
+            yield WatchStream(response, url, raise_errors)
+
+    @asynccontextmanager
+    async def stream_bytes(
+        self,
+        res: ResourceLike,
+        name: str,
+        *,
+        namespace: str | None = None,
+        subresource: str = "log",
+        params: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Stream a subresource's body as it arrives, e.g. ``pods/log`` with
+        ``{"follow": "true"}``: ``async with client.stream_bytes(PODS, name) as chunks``.
+
+        Raises:
+            ApiError: the request failed (before streaming started).
+        """
+        path = self.path(res, namespace=namespace, name=name, subresource=subresource)
+        async with self._open_stream("GET", path, dict(params or {}), "*/*", None) as (
+            response,
+            url,
+        ):
+            yield _raw_chunks(response, url)
+
+    @asynccontextmanager
+    async def _open_stream(
+        self, method: str, path: str, params: Mapping[str, str], accept: str | None,
+        read_timeout: float | None,
+    ) -> AsyncIterator[tuple[httpx.Response, str]]:
+        url = self.config.server + path
+        headers = {"Accept": accept} if accept else {}
         request = self._http.build_request(
-            "GET", path, params=params, timeout=httpx.Timeout(self.config.timeout, read=read),
+            method, path, params=params, headers=headers,
+            timeout=httpx.Timeout(self.config.timeout, read=read_timeout),
             extensions=self._extensions,
         )
-        with transport_errors("WATCH", url):
+        with transport_errors(method, url):
             response = await self._http.send(request, stream=True)
         try:
             if response.status_code >= 400:
-                with transport_errors("WATCH", url):
+                with transport_errors(method, url):
                     body = await response.aread()
                 raise error_from_response(response.status_code, body, response.headers)
-            yield WatchStream(response, url, raise_errors)
+            yield response, url
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(2):
                 await response.aclose()
+
+
+async def _raw_chunks(response: httpx.Response, url: str) -> AsyncIterator[bytes]:
+    chunks = response.aiter_raw()
+    while True:
+        with transport_errors("GET", url):
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+        yield chunk
 
 
 def _delete_options(

@@ -318,3 +318,25 @@ async def test_lost_connections_retry_only_safe_requests(
             with pytest.raises(ConnectionFailed):
                 await client.request(method, "/api/v1/namespaces/default/configmaps/c")
     assert len(calls) == (2 if retried else 1)
+
+
+async def test_stream_bytes() -> None:
+    class Chunks(httpx.AsyncByteStream):
+        async def __aiter__(self):  # type: ignore[no-untyped-def]
+            for part in (b"line 1\n", b"line", b" 2\n"):
+                yield part
+
+    client, seen = make(lambda r: httpx.Response(200, stream=Chunks()))
+    async with client:
+        async with client.stream_bytes(PODS, "p", namespace="ns",
+                                       params={"follow": "true", "container": "c"}) as chunks:
+            body = b"".join([c async for c in chunks])
+    assert body == b"line 1\nline 2\n"
+    assert seen[0].url.path == "/api/v1/namespaces/ns/pods/p/log"
+    assert dict(seen[0].url.params) == {"follow": "true", "container": "c"}
+    missing, _ = make(lambda r: httpx.Response(404, json={"kind": "Status", "code": 404,
+                                                           "reason": "NotFound"}))
+    async with missing:
+        with pytest.raises(NotFound):
+            async with missing.stream_bytes(PODS, "p"):
+                pass

@@ -61,6 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="register the nodes with this taint (key=value:Effect; repeatable)")
     parser.add_argument("--workers", type=int, default=32, metavar="N",
                         help="concurrent pod status writers (default: 32)")
+    parser.add_argument("--node-lease-duration-seconds", type=int, default=40, metavar="S",
+                        help="duration of the node Leases; renewed every quarter of it "
+                             "(default: 40)")
+    parser.add_argument("--node-status-update-frequency", type=float, default=10.0,
+                        metavar="S", help="seconds between node status checks (default: 10)")
     parser.add_argument("--no-events", action="store_true", help="do not record node events")
     parser.add_argument("--debug", action="store_true", help="turn on debug logs")
 
@@ -105,6 +110,10 @@ def build_configs(args: argparse.Namespace) -> list[Any]:
         raise HollowUsageError("--count must be at least 1")
     if args.pods < 1:
         raise HollowUsageError("--pods must be at least 1")
+    if args.node_lease_duration_seconds < 1:
+        raise HollowUsageError("--node-lease-duration-seconds must be at least 1")
+    if args.node_status_update_frequency <= 0:
+        raise HollowUsageError("--node-status-update-frequency must be positive")
     if args.workers < 1:
         raise HollowUsageError("--workers must be at least 1")
     for flag, value in (("--cpu", args.cpu), ("--memory", args.memory),
@@ -142,7 +151,11 @@ async def _serve(args: argparse.Namespace, configs: list[Any]) -> int:
     client = Client.from_kubeconfig(args.kubeconfig, context=args.context,
                                     component="hollow-kubelet")
     async with client:
-        cluster = HollowCluster(client, configs, workers=args.workers, events=not args.no_events)
+        cluster = HollowCluster(
+            client, configs, workers=args.workers, events=not args.no_events,
+            status_update_period=args.node_status_update_frequency,
+            lease_duration=args.node_lease_duration_seconds,
+        )
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(cluster.run)

@@ -65,6 +65,7 @@ class HollowCluster:
         workers: int = 32,
         events: bool = True,
         status_update_period: float = 10.0,
+        lease_duration: int = 40,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         names = [c.name for c in configs]
@@ -80,7 +81,8 @@ class HollowCluster:
                 self.recorders[cfg.name] = recorder
             self.nodes[cfg.name] = HollowNode(client, cfg, recorder=recorder,
                                               wall_clock=wall_clock,
-                                              status_update_period=status_update_period)
+                                              status_update_period=status_update_period,
+                                              lease_duration=lease_duration)
         self.queue: RateLimitingQueue[str] = RateLimitingQueue("hollow-pods")
         self.factory = SharedInformerFactory(client)
         self.pods = self.factory.informer(PODS, indexers={NODE_NAME_INDEX: index_by_node_name})

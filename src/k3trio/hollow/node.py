@@ -87,6 +87,7 @@ class HollowNode:
         recorder: EventRecorder | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         status_update_period: float = 10.0,
+        lease_duration: int = 40,
     ) -> None:
         self.client = client
         self.config = config
@@ -100,7 +101,8 @@ class HollowNode:
             client, config, readiness=self._readiness, recorder=recorder,
             update_period=status_update_period, wall_clock=wall_clock,
         )
-        self.lease = NodeLease(client, self.name, node_uid=self.uid, wall_clock=wall_clock)
+        self.lease = NodeLease(client, self.name, node_uid=self.uid, duration=lease_duration,
+                               wall_clock=wall_clock)
         self.allocatable = self._allocatable()
 
     # -- node -------------------------------------------------------------------------

@@ -127,13 +127,16 @@ class RateLimitingQueue(Generic[T]):
         Raises:
             ShutDown: the queue is shut down and nothing is left to hand out.
         """
+        await trio.lowlevel.checkpoint_if_cancelled()
         while True:
             next_ready = self._promote(trio.current_time())
             if self._queue:
                 item = self._queue.popleft()
                 self._processing.add(item)
                 self._dirty.discard(item)
-                await trio.lowlevel.checkpoint()
+                # Once taken, the item must reach the caller (or it would stay "processing"
+                # forever): yield without a cancellation point.
+                await trio.lowlevel.cancel_shielded_checkpoint()
                 return item
             if self._shutting_down:
                 raise ShutDown(self.name)

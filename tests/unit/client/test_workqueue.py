@@ -173,3 +173,13 @@ def test_max_of_default_limiter() -> None:
     with pytest.raises(ValueError):
         MaxOfLimiter()
     assert BucketLimiter(clock=lambda: 0.0).num_requeues("x") == 0
+
+
+async def test_cancelled_get_does_not_lose_items() -> None:
+    q: RateLimitingQueue[str] = RateLimitingQueue()
+    q.add("a")
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await q.get()
+    assert len(q) == 1  # still queued, not stuck in "processing"
+    assert await q.get() == "a"

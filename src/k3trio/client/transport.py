@@ -67,7 +67,9 @@ def build_http_client(
     headers = {"User-Agent": user_agent(config.component), "Accept": "application/json"}
     auth = _BearerAuth(config) if (config.token or config.token_file) else None
     timeout = httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0))
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=90)
+    # Idle connections are dropped before the server's 90 s keep-alive timeout would close
+    # them under a request.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60)
     if transport is not None:
         return httpx.AsyncClient(
             base_url=config.server, headers=headers, auth=auth, timeout=timeout,

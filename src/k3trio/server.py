@@ -121,7 +121,13 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
             client_cert_pem=issued.cert_pem, client_key_pem=issued.key_pem,
             namespace="kube-system", component="kube-controller-manager",
         )
-        async with Client(client_config) as client:
+        # HTTP/1.1 for now: a reset HTTP/2 stream can crash the API server's connection
+        # handler (hypercorn KeyError in h2 stream lookup), taking the apiserver down.
+        import httpx
+
+        transport = httpx.AsyncHTTPTransport(verify=client_config.ssl_context(), http2=False,
+                                             limits=httpx.Limits(max_connections=100))
+        async with Client(client_config, transport=transport) as client:
             await run_controller_manager(client, disabled=cfg.disable, task_status=task_status)
 
     components = [

@@ -88,6 +88,12 @@ class ControllerContext:
     recorder_host: str = ""
     workers: Mapping[str, int] = attrs.field(factory=dict)
     wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: per-controller clients (by controller name) acting as the controller's own service
+    #: account; a controller without an entry writes with ``client``.
+    clients: Mapping[str, Client] = attrs.field(factory=dict)
+
+    def recorder_with(self, client: Client, component: str) -> EventRecorder:
+        return EventRecorder(client, component, self.recorder_host)
 
     def recorder(self, component: str) -> EventRecorder:
         """A new event recorder for ``component`` (the controller runs it)."""
@@ -110,10 +116,10 @@ class Controller:
         if not self.name:
             raise TypeError(f"{type(self).__name__} must set a name")
         self.ctx = ctx
-        self.client = ctx.client
+        self.client = ctx.clients.get(self.name, ctx.client)
         self.informers = ctx.informers
         self.queue: RateLimitingQueue[str] = RateLimitingQueue(self.name)
-        self.recorder = ctx.recorder(f"{self.name}-controller")
+        self.recorder = ctx.recorder_with(self.client, f"{self.name}-controller")
         self._informers: list[SharedInformer] = []
 
     def now(self) -> datetime:

@@ -44,6 +44,7 @@ from ..client import (
     run_when_leader,
 )
 from .base import Controller, ControllerContext
+from .credentials import ServiceAccountTokens
 
 __all__ = [
     "CONTROLLERS",
@@ -76,6 +77,13 @@ class ControllerSpec:
     name: str
     factory: Factory | str
     enabled_by_default: bool = True
+    #: the kube-system service account the controller acts as (default ``<name>-controller``,
+    #: bound by the bootstrap policy to ``system:controller:<account>``).
+    service_account: str = ""
+
+    @property
+    def account(self) -> str:
+        return self.service_account or f"{self.name}-controller"
 
     def load(self) -> Factory:
         """The factory callable (imports its module when given as a path)."""
@@ -93,10 +101,12 @@ _P = "k3trio.controllers."
 #: Every controller the manager knows, in start order.
 CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("replicaset", _P + "replicaset:ReplicaSetController"),
-    ControllerSpec("replicationcontroller", _P + "replicaset:ReplicationControllerController"),
+    ControllerSpec("replicationcontroller", _P + "replicaset:ReplicationControllerController",
+                   service_account="replication-controller"),
     ControllerSpec("deployment", _P + "deployment:DeploymentController"),
     ControllerSpec("statefulset", _P + "statefulset:StatefulSetController"),
-    ControllerSpec("daemonset", _P + "daemonset:DaemonSetController"),
+    ControllerSpec("daemonset", _P + "daemonset:DaemonSetController",
+                   service_account="daemon-set-controller"),
     ControllerSpec("node-ipam-controller", _P + "nodeipam:NodeIpamController"),
     ControllerSpec("job", _P + "job:JobController"),
     ControllerSpec("cronjob", _P + "cronjob:CronJobController"),
@@ -152,16 +162,25 @@ async def run_controllers(
     enabled: Collection[str] = (),
     workers: Mapping[str, int] | None = None,
     host: str = "",
+    service_account_credentials: bool = False,
     task_status: trio.TaskStatus[list[Controller]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the selected controllers over one shared informer factory until cancelled.
 
-    Reports the controllers as ``started`` once every one of them has synced its caches.
+    The informers read with ``client``; with ``service_account_credentials`` each controller
+    writes as its own ``kube-system`` service account (upstream
+    ``--use-service-account-credentials``, as K3s runs it). Reports the controllers as
+    ``started`` once every one of them has synced its caches.
     """
     factory = SharedInformerFactory(client)
     ctx = ControllerContext(client, factory, recorder_host=host, workers=dict(workers or {}))
-    controllers = build_controllers(ctx, specs=specs, disabled=disabled, enabled=enabled)
+    chosen = selected(CONTROLLERS if specs is None else specs, disabled=disabled, enabled=enabled)
     async with trio.open_nursery() as nursery:
+        if service_account_credentials:
+            tokens = ServiceAccountTokens(client)
+            ctx.clients = {s.name: await tokens.client_for(s.account) for s in chosen}
+            nursery.start_soon(tokens.refresh_forever)
+        controllers = build_controllers(ctx, specs=chosen)
         await nursery.start(factory.run)
         for controller in controllers:
             await nursery.start(controller.run)
@@ -179,6 +198,7 @@ async def run_controller_manager(
     identity: str | None = None,
     lease_config: LeaderElectionConfig | None = None,
     workers: Mapping[str, int] | None = None,
+    service_account_credentials: bool = True,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """The ``controllers`` component: run the controllers while holding the lease.
@@ -194,7 +214,7 @@ async def run_controller_manager(
 
     async def work() -> None:
         await run_controllers(client, disabled=disabled, enabled=enabled, workers=workers,
-                              host=host)
+                              host=host, service_account_credentials=service_account_credentials)
 
     if not leader_elect:
         task_status.started()

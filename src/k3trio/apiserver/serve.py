@@ -90,4 +90,18 @@ async def _serve_connection(
         await app(scope, receive, send)
 
     server = TCPServer(ASGIWrapper(with_peer), config, context, ConnectionState({}), stream)
-    await server.run()
+    try:
+        await server.run()
+    except Exception:
+        # One broken connection (a protocol error, a reset HTTP/2 stream the protocol layer
+        # trips over) must never take the listener and every other connection down with it.
+        log.debug("connection from %s ended with an error", _peer_name(stream), exc_info=True)
+        await trio.aclose_forcefully(stream)
+
+
+def _peer_name(stream: trio.SSLStream[trio.SocketStream]) -> str:
+    try:
+        host, port = stream.transport_stream.socket.getpeername()[:2]
+    except (OSError, AttributeError, ValueError):
+        return "?"
+    return f"{host}:{port}"

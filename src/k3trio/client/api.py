@@ -26,6 +26,7 @@ import trio
 
 from .config import ClientConfig
 from .discovery import Discovery
+from .ratelimit import TokenBucket
 from .errors import (
     ConnectionLost,
     DecodeError,
@@ -137,6 +138,15 @@ class Client:
             {"sni_hostname": config.tls_server_name} if config.tls_server_name else {}
         )
         self.discovery = Discovery(self)
+        self._throttle = (
+            TokenBucket(config.qps, max(config.burst, 1)) if config.qps > 0 else None
+        )
+
+    async def _wait_throttle(self) -> None:
+        if self._throttle is not None:
+            delay = self._throttle.reserve()
+            if delay > 0:
+                await trio.sleep(delay)
 
     @classmethod
     def from_kubeconfig(
@@ -191,6 +201,7 @@ class Client:
         if timeout is not None:
             kwargs["timeout"] = timeout
         for attempt in range(MAX_RETRY_AFTER_ATTEMPTS):
+            await self._wait_throttle()
             try:
                 with transport_errors(method, url):
                     response = await self._http.request(
@@ -597,6 +608,7 @@ class Client:
         self, method: str, path: str, params: Mapping[str, str], accept: str | None,
         read_timeout: float | None,
     ) -> AsyncIterator[tuple[httpx.Response, str]]:
+        await self._wait_throttle()
         url = self.config.server + path
         headers = {"Accept": accept} if accept else {}
         request = self._http.build_request(

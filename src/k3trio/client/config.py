@@ -64,6 +64,8 @@ class ClientConfig:
         namespace: the default namespace for namespaced single-object calls.
         component: names the caller in the user agent ``k3trio/<version> (<component>)``.
         timeout: per-request timeout in seconds (watches use their own read timeout).
+        qps, burst: client-side throttling of requests (a token bucket, as client-go's
+            ``rest.Config.QPS``/``Burst``); ``qps`` 0 turns it off.
     """
 
     server: str
@@ -77,6 +79,8 @@ class ClientConfig:
     namespace: str = "default"
     component: str = "client"
     timeout: float = 30.0
+    qps: float = 0.0
+    burst: int = 10
 
     def evolve(self, **changes: Any) -> ClientConfig:
         """A copy with ``changes`` applied (e.g. ``component=``, ``namespace=``)."""

@@ -340,3 +340,15 @@ async def test_stream_bytes() -> None:
         with pytest.raises(NotFound):
             async with missing.stream_bytes(PODS, "p"):
                 pass
+
+
+async def test_client_side_throttle(autojump_clock: trio.testing.MockClock) -> None:
+    client, seen = make(ok, qps=5.0, burst=2)
+    times = []
+    async with client:
+        for _ in range(6):
+            await client.get(CONFIGMAPS, "c")
+            times.append(trio.current_time())
+    assert len(seen) == 6
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps == pytest.approx([0, 0.2, 0.2, 0.2, 0.2])

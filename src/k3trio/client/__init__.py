@@ -15,7 +15,9 @@ Modules (each with one job):
 - ``events``: ``EventRecorder`` with spam filtering, aggregation and de-duplication.
 """
 
-from .api import Client, PatchType, WatchStream
+from .api import Client
+from .params import PatchType
+from .streaming import WatchStream
 from .cache import (
     NAMESPACE_INDEX,
     NODE_NAME_INDEX,

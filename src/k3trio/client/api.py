@@ -19,14 +19,13 @@ import builtins
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import trio
 
 from .config import ClientConfig
 from .discovery import Discovery
-from .ratelimit import TokenBucket
 from .errors import (
     ConnectionLost,
     DecodeError,
@@ -34,20 +33,23 @@ from .errors import (
     error_from_response,
     transport_errors,
 )
+from .params import (
+    PATCH_CONTENT_TYPES,
+    TABLE_ACCEPT,
+    PatchType,
+    Params,
+    delete_options,
+    list_params,
+    set_param,
+    write_params,
+)
+from .ratelimit import TokenBucket
 from .resource import Resource, ResourceLike, as_resource, object_path
+from .streaming import WatchStream, raw_chunks
 from .transport import build_http_client
-from .watchstream import WatchDecoder, WatchEvent
 
 __all__ = ["PATCH_CONTENT_TYPES", "TABLE_ACCEPT", "Client", "PatchType", "WatchStream"]
 
-PatchType = Literal["json", "merge", "strategic", "apply"]
-PATCH_CONTENT_TYPES: dict[str, str] = {
-    "json": "application/json-patch+json",
-    "merge": "application/merge-patch+json",
-    "strategic": "application/strategic-merge-patch+json",
-    "apply": "application/apply-patch+yaml",
-}
-TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 JSON = dict[str, Any]
 #: Attempts for a request answered with ``Retry-After`` (429 or 5xx), and the longest wait.
 MAX_RETRY_AFTER_ATTEMPTS = 4
@@ -56,69 +58,11 @@ MAX_RETRY_AFTER_SECONDS = 10.0
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 #: Methods repeated when an open connection broke mid-request.
 READ_METHODS = frozenset({"GET", "HEAD"})
-Params = dict[str, str]
-
-
-def _set(params: Params, key: str, value: object) -> None:
-    if value is None or value == "":
-        return
-    if isinstance(value, bool):
-        params[key] = "true" if value else "false"
-    else:
-        params[key] = str(value)
-
-
-def _write_params(
-    dry_run: bool, field_manager: str | None, field_validation: str | None
-) -> Params:
-    params: Params = {}
-    if dry_run:
-        params["dryRun"] = "All"
-    _set(params, "fieldManager", field_manager)
-    _set(params, "fieldValidation", field_validation)
-    return params
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     meta = obj.get("metadata")
     return meta if isinstance(meta, Mapping) else {}
-
-
-class WatchStream:
-    """Async iterator of ``WatchEvent`` over one open watch response.
-
-    With ``raise_errors`` (the default) an ERROR event raises its typed error (410 ->
-    ``Expired``) instead of being yielded.
-    """
-
-    def __init__(self, response: httpx.Response, url: str, raise_errors: bool) -> None:
-        self._response = response
-        self._url = url
-        self._raise = raise_errors
-        self._decoder = WatchDecoder()
-        self._chunks = response.aiter_raw()
-        self._pending: list[WatchEvent] = []
-        self._done = False
-
-    def __aiter__(self) -> WatchStream:
-        return self
-
-    async def __anext__(self) -> WatchEvent:
-        while not self._pending:
-            if self._done:
-                raise StopAsyncIteration
-            with transport_errors("WATCH", self._url):
-                try:
-                    chunk = await self._chunks.__anext__()
-                except StopAsyncIteration:
-                    self._done = True
-                    self._pending.extend(self._decoder.close())
-                    continue
-            self._pending.extend(self._decoder.feed(chunk))
-        event = self._pending.pop(0)
-        if self._raise:
-            event.raise_for_error()
-        return event
 
 
 class Client:
@@ -281,7 +225,7 @@ class Client:
     ) -> JSON:
         """GET one object (or its subresource, e.g. ``scale``)."""
         params: Params = {}
-        _set(params, "resourceVersion", resource_version)
+        set_param(params, "resourceVersion", resource_version)
         return await self.request_json(
             "GET", self.path(res, namespace=namespace, name=name, subresource=subresource),
             params=params, accept=TABLE_ACCEPT if as_table else None,
@@ -303,26 +247,6 @@ class Client:
         )
         return response.text
 
-    def _list_params(
-        self,
-        label_selector: str | None,
-        field_selector: str | None,
-        limit: int | None,
-        continue_: str | None,
-        resource_version: str | None,
-        resource_version_match: str | None,
-        timeout_seconds: int | None,
-    ) -> Params:
-        params: Params = {}
-        _set(params, "labelSelector", label_selector)
-        _set(params, "fieldSelector", field_selector)
-        _set(params, "limit", limit)
-        _set(params, "continue", continue_)
-        _set(params, "resourceVersion", resource_version)
-        _set(params, "resourceVersionMatch", resource_version_match)
-        _set(params, "timeoutSeconds", timeout_seconds)
-        return params
-
     async def list(
         self,
         res: ResourceLike,
@@ -338,7 +262,7 @@ class Client:
         as_table: bool = False,
     ) -> JSON:
         """One LIST request (one page when ``limit`` is set; see ``list_pages``)."""
-        params = self._list_params(label_selector, field_selector, limit, continue_,
+        params = list_params(label_selector, field_selector, limit, continue_,
                                    resource_version, resource_version_match, timeout_seconds)
         return await self.request_json(
             "GET", self.path(res, namespace=namespace), params=params,
@@ -412,7 +336,7 @@ class Client:
         ns = self._namespace(r, namespace, obj, True)
         path = object_path(r, namespace=ns, name=name, subresource=subresource)
         return await self.request_json(
-            "POST", path, params=_write_params(dry_run, field_manager, field_validation),
+            "POST", path, params=write_params(dry_run, field_manager, field_validation),
             body=obj,
         )
 
@@ -439,7 +363,7 @@ class Client:
         ns = self._namespace(r, namespace, obj, True)
         path = object_path(r, namespace=ns, name=name, subresource=subresource)
         return await self.request_json(
-            "PUT", path, params=_write_params(dry_run, field_manager, field_validation),
+            "PUT", path, params=write_params(dry_run, field_manager, field_validation),
             body=obj,
         )
 
@@ -468,7 +392,7 @@ class Client:
             raise ValueError(f"unknown patch type {patch_type!r}")
         if patch_type == "apply" and not field_manager:
             raise ValueError("server-side apply needs a field_manager")
-        params = _write_params(dry_run, field_manager, field_validation)
+        params = write_params(dry_run, field_manager, field_validation)
         if force:
             params["force"] = "true"
         content = patch if isinstance(patch, bytes) else json.dumps(patch).encode()
@@ -513,7 +437,7 @@ class Client:
         ``uid``/``resource_version`` are preconditions (``Conflict`` when they do not match).
         ``propagation_policy`` is ``Orphan``, ``Background`` or ``Foreground``.
         """
-        body = _delete_options(propagation_policy, grace_period_seconds, uid, resource_version,
+        body = delete_options(propagation_policy, grace_period_seconds, uid, resource_version,
                                dry_run)
         return await self.request_json(
             "DELETE", self.path(res, namespace=namespace, name=name), body=body,
@@ -531,8 +455,8 @@ class Client:
         dry_run: bool = False,
     ) -> JSON:
         """DELETE every selected object of a collection; returns the deleted list."""
-        params = self._list_params(label_selector, field_selector, None, None, None, None, None)
-        body = _delete_options(propagation_policy, grace_period_seconds, None, None, dry_run)
+        params = list_params(label_selector, field_selector, None, None, None, None, None)
+        body = delete_options(propagation_policy, grace_period_seconds, None, None, dry_run)
         return await self.request_json(
             "DELETE", self.path(res, namespace=namespace), params=params, body=body,
         )
@@ -565,7 +489,7 @@ class Client:
         if name is not None:
             selector = f"metadata.name={name}"
             field_selector = f"{field_selector},{selector}" if field_selector else selector
-        params = self._list_params(label_selector, field_selector, None, None, resource_version,
+        params = list_params(label_selector, field_selector, None, None, resource_version,
                                    None, timeout_seconds)
         params["watch"] = "true"
         if allow_bookmarks:
@@ -601,7 +525,7 @@ class Client:
             response,
             url,
         ):
-            yield _raw_chunks(response, url)
+            yield raw_chunks(response, url)
 
     @asynccontextmanager
     async def _open_stream(
@@ -627,42 +551,3 @@ class Client:
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(2):
                 await response.aclose()
-
-
-async def _raw_chunks(response: httpx.Response, url: str) -> AsyncIterator[bytes]:
-    chunks = response.aiter_raw()
-    while True:
-        with transport_errors("GET", url):
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return
-        yield chunk
-
-
-def _delete_options(
-    propagation_policy: str | None,
-    grace_period_seconds: int | None,
-    uid: str | None,
-    resource_version: str | None,
-    dry_run: bool,
-) -> JSON | None:
-    body: JSON = {}
-    if propagation_policy:
-        body["propagationPolicy"] = propagation_policy
-    if grace_period_seconds is not None:
-        body["gracePeriodSeconds"] = grace_period_seconds
-    pre: dict[str, str] = {}
-    if uid:
-        pre["uid"] = uid
-    if resource_version:
-        pre["resourceVersion"] = resource_version
-    if pre:
-        body["preconditions"] = pre
-    if dry_run:
-        body["dryRun"] = ["All"]
-    if not body:
-        return None
-    return {"kind": "DeleteOptions", "apiVersion": "v1", **body}
-
-

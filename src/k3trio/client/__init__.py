@@ -4,10 +4,11 @@ Modules (each with one job):
 
 - ``config``: ``ClientConfig`` from a kubeconfig, the pod environment or PEM material;
 - ``transport``: the pooled ``httpx.AsyncClient`` (HTTP/2, keep-alive, timeouts, user agent);
-  the only module besides ``api``/``errors`` that touches httpx;
+  httpx is imported only in this package (``transport``, ``api``, ``streaming``, ``errors``);
 - ``errors``: the typed error tree, HTTP status -> exception in one place;
 - ``resource``: ``Resource`` handles and URL paths; ``discovery``: cached API discovery;
-- ``api``: ``Client`` with get/list/create/update/patch/apply/delete/watch;
+- ``api``: ``Client`` with get/list/create/update/patch/apply/delete/watch; ``params``: the
+  query parameters and bodies it sends; ``streaming``: watch and raw streaming bodies;
 - ``watchstream``: sans-IO decoding of watch streams into ``WatchEvent`` values;
 - ``cache``/``informer``: indexers, listers and shared informers (list + watch, relist on 410);
 - ``ratelimit``/``workqueue``: client-go style rate limiters and the controller work queue;

@@ -73,7 +73,7 @@ class ClientConfig:
     insecure_skip_tls_verify: bool = False
     tls_server_name: str | None = None
     client_cert_pem: bytes | None = None
-    client_key_pem: bytes | None = None
+    client_key_pem: bytes | None = attrs.field(default=None, repr=False)
     token: str | None = attrs.field(default=None, repr=False)
     token_file: Path | None = None
     namespace: str = "default"

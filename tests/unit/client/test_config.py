@@ -64,7 +64,7 @@ def test_named_context_files_relative_to_kubeconfig(tmp_path: Path) -> None:
     assert cfg.token == "abc"
     assert (cfg.client_cert_pem, cfg.client_key_pem) == (b"C2", b"K2")
     assert cfg.namespace == "ns1"
-    assert "abc" not in repr(cfg)
+    assert "abc" not in repr(cfg) and "K2" not in repr(cfg)
 
 
 def test_kubeconfig_env_merges_first_wins(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 import trio
 
-from ..client import AlreadyExists, ApiError, NotFound, object_reference
+from ..client import AlreadyExists, ApiError, Forbidden, NotFound, object_reference
 from ..client.cache import OWNER_UID_INDEX, index_by_owner_uid
 from .base import Controller, ControllerContext, Obj, meta_of
 from .cron import CronError, Schedule, parse
@@ -303,6 +303,8 @@ class CronJobController(Controller):
             if job_finished(existing) is not None:
                 return delay
         except ApiError as exc:
+            if isinstance(exc, Forbidden) and "being terminated" in exc.message:
+                return None
             self.recorder.event(cj, "Warning", "FailedCreate", f"Error creating job: {exc}")
             raise
         else:

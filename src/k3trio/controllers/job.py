@@ -27,7 +27,7 @@ from typing import Any
 
 import trio
 
-from ..client import ApiError, Conflict, DeletedFinalStateUnknown, NotFound
+from ..client import ApiError, Conflict, DeletedFinalStateUnknown, Forbidden, NotFound
 from ..client.cache import OWNER_UID_INDEX, index_by_owner_uid
 from . import job_pods as jp
 from . import job_status as js
@@ -235,6 +235,13 @@ class JobController(Controller):
                 pod = jp.new_pod(job, index, index_failures.get(index, 0) if index is not None else 0)
                 try:
                     made = await self.client.create(PODS, pod)
+                except Forbidden as exc:
+                    self.expectations.creation_observed(key)
+                    if "being terminated" in exc.message:
+                        return  # the namespace is going away: nothing to do
+                    self.recorder.event(job, "Warning", "FailedCreate", f"Error creating: {exc}")
+                    errors.append(exc)
+                    return
                 except ApiError as exc:
                     self.expectations.creation_observed(key)
                     self.recorder.event(job, "Warning", "FailedCreate", f"Error creating: {exc}")

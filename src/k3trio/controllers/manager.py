@@ -112,6 +112,8 @@ CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("endpointslice", _P + "endpointslice:EndpointSliceController"),
     ControllerSpec("namespace", _P + "namespace:NamespaceController"),
     ControllerSpec("garbagecollector", _P + "garbagecollector:GarbageCollector"),
+    ControllerSpec("serviceaccount", _P + "serviceaccount:ServiceAccountsController"),
+    ControllerSpec("root-ca-cert-publisher", _P + "rootcacert:RootCACertPublisher"),
 ]
 
 

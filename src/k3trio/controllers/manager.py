@@ -114,6 +114,9 @@ CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("garbagecollector", _P + "garbagecollector:GarbageCollector"),
     ControllerSpec("serviceaccount", _P + "serviceaccount:ServiceAccountsController"),
     ControllerSpec("root-ca-cert-publisher", _P + "rootcacert:RootCACertPublisher"),
+    ControllerSpec("nodelifecycle", _P + "nodelifecycle:NodeLifecycleController"),
+    ControllerSpec("podgc", _P + "podgc:PodGCController"),
+    ControllerSpec("ttl-after-finished", _P + "ttlafterfinished:TTLAfterFinishedController"),
 ]
 
 

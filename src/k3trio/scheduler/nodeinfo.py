@@ -349,7 +349,7 @@ class Snapshot:
         """
         infos = [NodeInfo(n) for n in nodes]
         by_name = {n.name: n for n in infos}
-        snap = cls(infos, by_name)
+        nominated: list[Obj] = []
         for pod in pods:
             spec = pod.get("spec") or {}
             phase = (pod.get("status") or {}).get("phase")
@@ -358,10 +358,34 @@ class Snapshot:
             node = by_name.get(spec.get("nodeName") or "")
             if node is not None:
                 node.add_pod(pod)
-                continue
-            nominated = (pod.get("status") or {}).get("nominatedNodeName")
-            if nominated:
-                snap.nominated.setdefault(nominated, []).append(PodInfo.of(pod))
+            elif (pod.get("status") or {}).get("nominatedNodeName"):
+                nominated.append(pod)
+        return cls.from_infos(infos, nominated=nominated, namespaces=namespaces, pvcs=pvcs, pvs=pvs,
+                              storage_classes=storage_classes, services=services, workloads=workloads, pdbs=pdbs)
+
+    @classmethod
+    def from_infos(
+        cls,
+        nodes: list[NodeInfo],
+        *,
+        nominated: Iterable[Obj | PodInfo] = (),
+        namespaces: Iterable[Obj] = (),
+        pvcs: Iterable[Obj] = (),
+        pvs: Iterable[Obj] = (),
+        storage_classes: Iterable[Obj] = (),
+        services: Iterable[Obj] = (),
+        workloads: Iterable[Obj] = (),
+        pdbs: Iterable[Obj] = (),
+    ) -> Snapshot:
+        """A snapshot over existing :class:`NodeInfo` objects (not copied: the scheduler cache's
+        own, valid for one synchronous cycle). ``nominated`` pods carry
+        ``status.nominatedNodeName``."""
+        snap = cls(nodes, {n.name: n for n in nodes})
+        for pod in nominated:
+            pi = _as_podinfo(pod)
+            node_name = (pi.pod.get("status") or {}).get("nominatedNodeName")
+            if node_name:
+                snap.nominated.setdefault(node_name, []).append(pi)
         for ns in namespaces:
             meta = ns.get("metadata") or {}
             snap.namespace_labels[meta.get("name", "")] = meta.get("labels") or {}

@@ -117,6 +117,8 @@ CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("nodelifecycle", _P + "nodelifecycle:NodeLifecycleController"),
     ControllerSpec("podgc", _P + "podgc:PodGCController"),
     ControllerSpec("ttl-after-finished", _P + "ttlafterfinished:TTLAfterFinishedController"),
+    ControllerSpec("resourcequota", _P + "resourcequota:ResourceQuotaController"),
+    ControllerSpec("disruption", _P + "disruption:DisruptionController"),
 ]
 
 

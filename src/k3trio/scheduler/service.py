@@ -105,7 +105,10 @@ class SchedulerService:
         return (spec.get("schedulerName") or DEFAULT_SCHEDULER_NAME) == self.name
 
     def _pending(self, pod: Obj) -> bool:
-        return (not (pod.get("spec") or {}).get("nodeName") and _meta(pod).get("deletionTimestamp") is None
+        """Unassigned, alive, and not held back by ``spec.schedulingGates`` (SchedulingGates)."""
+        spec = pod.get("spec") or {}
+        return (not spec.get("nodeName") and not spec.get("schedulingGates")
+                and _meta(pod).get("deletionTimestamp") is None
                 and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"))
 
     def _event(self, name: str) -> None:

@@ -119,6 +119,7 @@ CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("ttl-after-finished", _P + "ttlafterfinished:TTLAfterFinishedController"),
     ControllerSpec("resourcequota", _P + "resourcequota:ResourceQuotaController"),
     ControllerSpec("disruption", _P + "disruption:DisruptionController"),
+    ControllerSpec("persistentvolume-binder", _P + "pvbinder:PersistentVolumeBinder"),
 ]
 
 

@@ -120,6 +120,7 @@ CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("resourcequota", _P + "resourcequota:ResourceQuotaController"),
     ControllerSpec("disruption", _P + "disruption:DisruptionController"),
     ControllerSpec("persistentvolume-binder", _P + "pvbinder:PersistentVolumeBinder"),
+    ControllerSpec("horizontalpodautoscaling", _P + "hpa:HPAController"),
 ]
 
 

@@ -10,6 +10,7 @@ writing ``pods/status`` (there is no kubelet: ``--disable-agent``).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -115,16 +116,21 @@ def test_cronjob_creates_jobs(k: Kubectl) -> None:
     k.create({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
               "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {
                   "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}})
-    # the first run is due at the next minute boundary
+    # Pretend the last run was two minutes ago, so a run is due now instead of at the next
+    # minute boundary.
+    last = (datetime.now(UTC) - timedelta(minutes=2)).replace(second=0, microsecond=0)
+    k.ok("patch", "cronjob", name, "--subresource=status", "--type=merge", "-p", json.dumps(
+        {"status": {"lastScheduleTime": last.strftime("%Y-%m-%dT%H:%M:%SZ")}}))
     jobs = wait_until(lambda: [j for j in k.json("get", "jobs")["items"]
-                               if j["metadata"]["name"].startswith(name + "-")], 75, 0.5)
+                               if j["metadata"]["name"].startswith(name + "-")], 20, 0.3)
     job = jobs[0]
     assert job["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
     minutes = int(job["metadata"]["name"].rsplit("-", 1)[1])
     cj = wait_until(lambda: k.json("get", "cronjob", name).get("status", {}).get("active"), 10)
     assert cj[0]["name"] == job["metadata"]["name"]
     status = k.json("get", "cronjob", name)["status"]
-    assert status["lastScheduleTime"].endswith(":00Z") and minutes > 0
+    assert status["lastScheduleTime"].endswith(":00Z")
+    assert minutes * 60 >= int(last.timestamp()) + 60
 
 
 def test_deleting_namespace_removes_content(k: Kubectl) -> None:

@@ -64,7 +64,7 @@ def scaled_value(value: int | str, total: int, round_up: bool) -> int:
 def pod_ready(pod: Mapping[str, Any]) -> bool:
     for cond in (pod.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
+            return bool(cond.get("status") == "True")
     return False
 
 
@@ -202,8 +202,10 @@ class DisruptionController(Controller):
                       observedGeneration=meta_of(pdb).get("generation", 0))
         if b.disrupted:
             status["disruptedPods"] = b.disrupted
-            soonest = min(parse_time(v) for v in b.disrupted.values())  # type: ignore[type-var]
-            self.enqueue_after(key, (soonest + DELETION_TIMEOUT - now).total_seconds() + 0.1)
+            stamps = [t for v in b.disrupted.values() if (t := parse_time(v)) is not None]
+            if stamps:
+                left = (min(stamps) + DELETION_TIMEOUT - now).total_seconds()
+                self.enqueue_after(key, left + 0.1)
         else:
             status.pop("disruptedPods", None)
         if b.disruptions_allowed > 0:

@@ -170,7 +170,9 @@ class GarbageCollector(Controller):
         refs = [r for r in meta.get("ownerReferences") or [] if r.get("uid")]
         if not refs:
             return
-        solid, dangling, waiting = [], [], []
+        solid: list[Mapping[str, Any]] = []
+        dangling: list[Mapping[str, Any]] = []
+        waiting: list[Mapping[str, Any]] = []
         for ref in refs:
             state = await self._owner_state(ref, node.identity.namespace)
             {"solid": solid, "dangling": dangling, "waiting": waiting}[state].append(ref)

@@ -72,7 +72,7 @@ class JobController(Controller):
 
     def _job_deleted(self, obj: Obj | DeletedFinalStateUnknown) -> None:
         key = obj.key if isinstance(obj, DeletedFinalStateUnknown) else None
-        self.enqueue(key or obj)  # type: ignore[arg-type]
+        self.enqueue(key or obj)
 
     def _pod_added(self, pod: Obj) -> None:
         key = self._job_key(pod)
@@ -125,9 +125,10 @@ class JobController(Controller):
         now = self.now()
         tracked = js.track(job, pods)
         if tracked.changed:
-            job = await self._write_status(job)
-            if job is None:
+            written = await self._write_status(job)
+            if written is None:
                 return
+            job = written
         released = await self._release(tracked.release)
         with_finalizer = {str(meta_of(p).get("uid")) for p in pods
                           if jp.has_finalizer(p) and meta_of(p).get("uid") not in released}
@@ -139,9 +140,10 @@ class JobController(Controller):
             plan.create, plan.delete = [], []
         if plan.delete and (js.has_true(job, "FailureTarget") or
                             js.has_true(job, "SuccessCriteriaMet")):
-            job = await self._count_as_failed(job, plan.delete)
-            if job is None:
+            counted = await self._count_as_failed(job, plan.delete)
+            if counted is None:
                 return
+            job = counted
         deleted = await self._delete_pods(key, job, plan.delete)
         plan.delete = deleted
         created = await self._create_pods(key, job, plan.create, pods)

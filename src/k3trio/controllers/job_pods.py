@@ -60,7 +60,7 @@ def is_terminating(pod: Mapping[str, Any]) -> bool:
 def is_ready(pod: Mapping[str, Any]) -> bool:
     for cond in (pod.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
+            return bool(cond.get("status") == "True")
     return False
 
 
@@ -174,7 +174,7 @@ def backoff_remaining(job: Mapping[str, Any], pods: list[Obj], now: datetime,
     if not failures:
         return 0.0
     delay = min(BACKOFF_BASE * 2 ** (len(failures) - 1), BACKOFF_CAP)
-    return max(0.0, delay - (now - max(failures)).total_seconds())
+    return float(max(0.0, delay - (now - max(failures)).total_seconds()))
 
 
 def _exit_code_matches(rule: Mapping[str, Any], pod: Mapping[str, Any]) -> tuple[str, int] | None:

@@ -42,7 +42,8 @@ REASONS = {
 
 
 def spec_of(job: Mapping[str, Any]) -> Mapping[str, Any]:
-    return job.get("spec") or {}  # type: ignore[no-any-return]
+    spec: Mapping[str, Any] = job.get("spec") or {}
+    return spec
 
 
 def condition(job: Mapping[str, Any], ctype: str) -> Mapping[str, Any] | None:

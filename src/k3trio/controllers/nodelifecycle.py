@@ -144,7 +144,7 @@ class NodeLifecycleController(Controller):
         self.nodes = self.informer(NODES, on_add=self.enqueue,
                                    on_update=lambda o, n: self.enqueue(n))
         self.leases = self.informer(LEASES, namespace=LEASE_NAMESPACE,
-                                    on_update=lambda o, n: self.enqueue(meta_of(n).get("name")))
+                                    on_update=lambda o, n: self.enqueue(str(meta_of(n).get("name"))))
         self.pods = self.informer(PODS, indexers={NODE_NAME_INDEX: index_by_node_name},
                                   on_add=self._pod_changed,
                                   on_update=lambda o, n: self._pod_changed(n))

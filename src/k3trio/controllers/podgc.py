@@ -43,7 +43,7 @@ def _terminal(pod: Mapping[str, Any]) -> bool:
 def _ready_node(node: Mapping[str, Any]) -> bool:
     for cond in (node.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
+            return bool(cond.get("status") == "True")
     return False
 
 

@@ -63,7 +63,16 @@ class GarbageCollector(Controller):
     # -- monitors ----------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await self._sync_monitors()
+        delay = 1.0
+        while True:
+            try:
+                await self._sync_monitors()
+                break
+            except ClientError as exc:
+                log.warning("garbage collector: discovery failed (%s); retrying in %.0fs",
+                            exc, delay)
+                await trio.sleep(delay)
+                delay = min(delay * 2, 30.0)
         await super().run(task_status=task_status)
 
     async def background(self, nursery: trio.Nursery) -> None:

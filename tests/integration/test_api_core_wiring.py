@@ -102,7 +102,9 @@ def test_crd_lifecycle(http: httpx.Client, kctl: Any) -> None:
     wait_until(established)
     bad = _post(http, BASE + "?fieldValidation=Strict", {"apiVersion": "wiring.example.com/v1", "kind": "Gizmo",
                                                         "metadata": {"name": "g0"}, "spec": {"size": 2, "junk": 1}})
-    assert bad.status_code == 400 and bad.json()["message"] == 'strict decoding error: unknown field "spec.junk"'
+    assert bad.status_code == 400 and bad.json()["message"] == (
+        'Gizmo in version "v1" cannot be handled as a Gizmo: strict decoding error: unknown field "spec.junk"'
+    )
     invalid = _post(http, BASE, {"apiVersion": "wiring.example.com/v1", "kind": "Gizmo", "metadata": {"name": "g0"}, "spec": {"size": 0}})
     assert invalid.status_code == 422
     created = _post(http, BASE, {"apiVersion": "wiring.example.com/v1", "kind": "Gizmo", "metadata": {"name": "g1"},

@@ -16,7 +16,7 @@ def test_builtin_unknown_fields_are_reported_with_paths_and_dropped() -> None:
     problems = unknown_fields(info, obj, dups)
     assert problems == [
         'unknown field "metadata.foo"',
-        'duplicate field "replicas"',
+        'duplicate field "spec.replicas"',
         'unknown field "spec.template.spec.containers[0].bar"',
     ]
     assert obj["spec"]["replicas"] == 2
@@ -50,3 +50,23 @@ def test_crd_schema_preserve_unknown_and_embedded_metadata() -> None:
     problems = find_problems(_crd_root(schema), obj)
     assert problems == ['unknown field "metadata.nope"', 'unknown field "spec.junk"']
     assert obj["spec"]["free"] == {"a": {"b": 1}}
+
+
+def test_problems_come_in_document_order_with_full_paths() -> None:
+    info = BUILTIN.get("apps", "v1", "deployments")
+    body = b'{"spec":{"unknownField":"foo","replicas":1,"replicas":2,"template":{"spec":{"containers":[{"x":1,"x":2}]}}}}'
+    obj, dups = decode_json(body)
+    assert unknown_fields(info, obj, dups) == [
+        'unknown field "spec.unknownField"',
+        'duplicate field "spec.replicas"',
+        'unknown field "spec.template.spec.containers[0].x"',
+        'duplicate field "spec.template.spec.containers[0].x"',
+    ]
+
+
+def test_duplicates_inside_preserved_fields_are_found() -> None:
+    obj, dups = decode_json(b'{"spec":{"foo":"bar","foo":"baz","deep":{"a":1,"a":2}}}')
+    assert find_problems({"type": "object", "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}, obj, dups) == [
+        'duplicate field "spec.foo"',
+        'duplicate field "spec.deep.a"',
+    ]

@@ -6,8 +6,8 @@ Modes (query parameter ``fieldValidation``; kubectl sends ``Strict`` on create/a
 - ``Warn``: one ``Warning: 299`` header per problem, the request proceeds;
 - ``Ignore``: nothing is checked (unknown fields are dropped as before).
 
-Problems are ``unknown field "spec.foo"`` (full path; list items as ``[i]``) and
-``duplicate field "foo"`` (the key only, as upstream's JSON decoder says), in document order.
+Problems are ``unknown field "spec.foo"`` and ``duplicate field "spec.replicas"`` (full
+paths; list items as ``[i]``), in document order as upstream's strict decoder reports them.
 Built-in kinds are checked against the shipped OpenAPI definitions; custom resources against
 their CRD's structural schema (``x-kubernetes-preserve-unknown-fields`` keeps anything,
 ``metadata`` is checked as ObjectMeta, embedded resources may carry apiVersion/kind/metadata).
@@ -26,8 +26,9 @@ from ...api.errors import BadRequest
 
 __all__ = ["decode_json", "unknown_fields", "find_problems", "Duplicates"]
 
-#: id(dict) -> duplicate keys in that JSON object (valid while the decoded value lives).
-Duplicates = dict[int, list[str]]
+#: id(dict) -> that JSON object's keys in document order, repeats flagged True (only for
+#: objects with a repeated key; valid while the decoded value lives).
+Duplicates = dict[int, list[tuple[str, bool]]]
 
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _ANY: dict[str, Any] = {}
@@ -36,6 +37,10 @@ _ANY: dict[str, Any] = {}
 def decode_json(body: bytes) -> tuple[Any, Duplicates]:
     """Parse JSON keeping the last value of a repeated key and recording the repeats.
 
+    For an object with repeated keys, ``dups[id(obj)]`` is its key sequence in document
+    order, a repeat marked ``(key, True)``, so problems come out in the order upstream's
+    decoder meets them.
+
     Raises:
         BadRequest: the body is not JSON (upstream's message).
     """
@@ -43,15 +48,18 @@ def decode_json(body: bytes) -> tuple[Any, Duplicates]:
 
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        repeated: list[str] | None = None
+        repeated = False
         for key, value in pairs:
             if key in out:
-                if repeated is None:
-                    repeated = []
-                repeated.append(key)
+                repeated = True
             out[key] = value
         if repeated:
-            dups[id(out)] = repeated
+            seen: set[str] = set()
+            order: list[tuple[str, bool]] = []
+            for key, _ in pairs:
+                order.append((key, key in seen))
+                seen.add(key)
+            dups[id(out)] = order
         return out
 
     try:
@@ -83,15 +91,19 @@ def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
 def _walk(node: Mapping[str, Any], value: Any, path: str, out: list[str], dups: Duplicates, embedded: bool = False) -> None:
     node = _resolve(node)
     if isinstance(value, dict):
-        for key in dups.get(id(value), ()):
-            out.append(f'duplicate field "{key}"')
+        order = dups.get(id(value))
+        keys: list[tuple[str, bool]] = order if order is not None else [(k, False) for k in value]
         props = node.get("properties")
         preserve = bool(node.get("x-kubernetes-preserve-unknown-fields"))
         if isinstance(props, Mapping):
             extra = node.get("additionalProperties")
             unknown: list[str] = []
-            for key, child_value in value.items():
+            for key, repeat in keys:
                 child_path = f"{path}.{key}" if path else key
+                if repeat:
+                    out.append(f'duplicate field "{child_path}"')
+                    continue
+                child_value = value[key]
                 child = props.get(key)
                 if child is None and (embedded or node.get("x-kubernetes-embedded-resource")):
                     child = _EMBEDDED.get(key)
@@ -107,9 +119,15 @@ def _walk(node: Mapping[str, Any], value: Any, path: str, out: list[str], dups: 
                 del value[key]
             return
         extra = node.get("additionalProperties")
+        for key, repeat in keys:
+            child_path = f"{path}.{key}" if path else key
+            if repeat:
+                out.append(f'duplicate field "{child_path}"')
+            elif isinstance(extra, Mapping):
+                _walk(extra, value[key], child_path, out, dups)
+            elif dups and isinstance(value[key], (dict, list)):  # repeats hide anywhere
+                _walk(_PRESERVE, value[key], child_path, out, dups)
         if isinstance(extra, Mapping):
-            for key, child_value in value.items():
-                _walk(extra, child_value, f"{path}.{key}" if path else key, out, dups)
             return
         if node.get("x-kubernetes-embedded-resource"):
             for key in ("metadata",):
@@ -118,9 +136,14 @@ def _walk(node: Mapping[str, Any], value: Any, path: str, out: list[str], dups: 
         return
     if isinstance(value, list):
         items = node.get("items")
+        if not isinstance(items, Mapping) and dups:
+            items = _PRESERVE
         if isinstance(items, Mapping):
             for i, item in enumerate(value):
                 _walk(items, item, f"{path}[{i}]", out, dups)
+
+
+_PRESERVE: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
 
 
 _EMBEDDED: dict[str, Any] = {

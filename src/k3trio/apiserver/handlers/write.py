@@ -76,7 +76,8 @@ def _decode_checked(req: Request, body: bytes) -> Obj:
     else:
         decoded, dups = decode_body(body, req.content_type), {}
     obj = _check_kind(req, decoded)
-    _field_validation(req, obj, dups, mode)
+    kind, version = req.resource.kind, req.resource.version
+    _field_validation(req, obj, dups, mode, prefix=f'{kind} in version "{version}" cannot be handled as a {kind}: ')
     return obj
 
 
@@ -102,8 +103,12 @@ async def handle_update(req: Request, storage: ResourceStorage) -> None:
     await _respond(req, 201 if created else 200, stored)
 
 
-def _field_validation(req: Request, obj: Obj, dups: Any = None, mode: str = "") -> None:
-    """Unknown/duplicate-field checks (Strict: 400, Warn: warnings, Ignore: none)."""
+def _field_validation(req: Request, obj: Obj, dups: Any = None, mode: str = "", prefix: str = "") -> None:
+    """Unknown/duplicate-field checks (Strict: 400, Warn: warnings, Ignore: none).
+
+    ``prefix``: create/update name the kind the body could not be decoded as (upstream's
+    decoder error); patches report the strict decoding error alone.
+    """
     from .unknown_fields import unknown_fields
 
     mode = mode or req.param("fieldValidation") or "Warn"
@@ -113,7 +118,7 @@ def _field_validation(req: Request, obj: Obj, dups: Any = None, mode: str = "") 
     if mode == "Warn":
         req.warnings.extend(problems)
         return
-    raise BadRequest("strict decoding error: " + ", ".join(problems))
+    raise BadRequest(prefix + "strict decoding error: " + ", ".join(problems))
 
 
 async def handle_patch(req: Request, storage: ResourceStorage) -> None:
@@ -138,12 +143,19 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
         if not manager:
             raise BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set")
         force = req.flag("force")
+        ctx.apply = True
         from ...api import meta as _meta
 
         def apply_updater(old: Obj | None) -> Obj:
+            applied_name = (applied.get("metadata") or {}).get("name") if isinstance(applied.get("metadata"), dict) else None
+            if applied_name and applied_name != req.info.name:
+                raise BadRequest(
+                    f"the name of the object ({applied_name}) does not match the name on the URL ({req.info.name})"
+                )
             merged = fm.apply(
                 to_request_version(req, old), applied, manager=manager, force=force, subresource=sub,
                 now=_meta.format_time(storage.plugins.now()),
+                api_version=req.resource.api_version, kind=req.resource.kind,
             )
             return to_storage_version(req, storage, merged)
 
@@ -230,6 +242,20 @@ def _delete_options(req: Request, body: bytes) -> Obj:
     return options
 
 
+def _delete_context(req: Request, options: Obj) -> Any:
+    """The request context of a delete: ``dryRun`` may come in the DeleteOptions body too."""
+    ctx = req.context()
+    dry_run = options.get("dryRun") or []
+    if isinstance(dry_run, str):
+        dry_run = [dry_run]
+    for value in dry_run:
+        if value != "All":
+            raise BadRequest(f"Invalid dry run option: {value}")
+    if dry_run:
+        ctx.dry_run = True
+    return ctx
+
+
 def success_status(info: Any, name: str, uid: str) -> Obj:
     details: Obj = {"name": name}
     if info.group:
@@ -243,7 +269,7 @@ def success_status(info: Any, name: str, uid: str) -> Obj:
 async def handle_delete(req: Request, storage: ResourceStorage) -> None:
     body = await read_body(req.receive)
     options = _delete_options(req, body)
-    obj, deleted = await storage.delete(req.info.namespace, req.info.name, options, req.context())
+    obj, deleted = await storage.delete(req.info.namespace, req.info.name, options, _delete_context(req, options))
     if deleted and not storage.return_deleted_object:
         await send_json(req.send, 200, success_status(storage.info, obj.name, str(obj.metadata.get("uid", ""))), req.warnings)
         return
@@ -256,7 +282,7 @@ async def handle_delete(req: Request, storage: ResourceStorage) -> None:
 async def handle_deletecollection(req: Request, storage: ResourceStorage) -> None:
     body = await read_body(req.receive)
     options = _delete_options(req, body)
-    ctx = req.context()
+    ctx = _delete_context(req, options)
     page = await list_page(req, storage)
     deleted = []
     from ...api.errors import NotFound

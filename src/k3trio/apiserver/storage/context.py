@@ -26,6 +26,9 @@ class RequestContext:
     field_validation: str = "Warn"
     #: Warnings to return in ``Warning`` headers.
     warnings: list[str] = field(default_factory=list)
+    #: A server-side apply: the object already carries the Apply entry in managedFields,
+    #: so the write records no Update for this manager (as upstream's apply patcher).
+    apply: bool = False
 
 
 @dataclass

@@ -261,7 +261,7 @@ class ResourceStorage:
 
     def _managed(self, old: Obj | None, new: Obj, ctx: RequestContext, subresource: str) -> Obj:
         fm = self.plugins.field_manager
-        if fm is None:
+        if fm is None or ctx.apply:
             return new
         return fm.update(
             old, new, manager=ctx.field_manager or "unknown", subresource=subresource,
@@ -423,6 +423,8 @@ class ResourceStorage:
         new["kind"] = self.info.kind
         if subresource == "status":
             new = self.strategy.prepare_for_status_update(new, old)
+        elif subresource == "approval":
+            new = self.strategy.prepare_for_approval(new, old)
         elif subresource == "finalize":
             finalizers = (new.get("spec") or {}).get("finalizers")
             new = copy.deepcopy(old)

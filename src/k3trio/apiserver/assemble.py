@@ -187,6 +187,7 @@ def build_default_api(
         authorizer=authorizer,
         extra_paths=extra_paths,
         virtual=virtual,
+        server_address=_server_url(config).removeprefix("https://"),
     )
 
     from .bootstrap import bootstrap as _bootstrap

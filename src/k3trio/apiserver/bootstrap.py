@@ -3,6 +3,7 @@
 - namespaces ``default``, ``kube-system``, ``kube-public``, ``kube-node-lease``;
 - the ``kubernetes`` Service in ``default`` (first service IP, port 443 -> 6443) with its
   Endpoints and EndpointSlice pointing at the advertise address;
+- the ``kubernetes`` ServiceCIDR holding the service IP ranges, marked Ready;
 - the system priority classes;
 - the RBAC bootstrap policy (``k3trio.apiserver.rbac.bootstrap_policy()``) when present.
 
@@ -117,15 +118,51 @@ async def bootstrap(storages: StorageSet, config: Any) -> None:
         port = int(getattr(config, "https_listen_port", 6443) or 6443)
         if cluster_ip:
             await _safe(_ensure(storages, "", "v1", "services", kubernetes_service(cluster_ip)))
+        cidrs = [c.strip() for c in str(getattr(config, "service_cidr", "") or "").split(",") if c.strip()]
+        if cidrs:
+            await _safe(_default_service_cidr(storages, cidrs))
         endpoints, slice_ = kubernetes_endpoints(address, port)
         await _safe(_ensure(storages, "", "v1", "endpoints", endpoints))
         await _safe(_ensure(storages, "discovery.k8s.io", "v1", "endpointslices", slice_))
     await _safe(_rbac(storages))
 
 
+#: The ServiceCIDR kube-apiserver keeps for its ``--service-cluster-ip-range``.
+DEFAULT_SERVICE_CIDR = "kubernetes"
+
+
+async def _default_service_cidr(storages: StorageSet, cidrs: list[str]) -> None:
+    """The ``kubernetes`` ServiceCIDR with the configured ranges, marked Ready."""
+    info = storages.registry.get("networking.k8s.io", "v1", "servicecidrs")
+    if info is None:
+        return
+    storage = storages.storage(info)
+    if await storage.get_or_none("", DEFAULT_SERVICE_CIDR) is None:
+        obj = {"metadata": {"name": DEFAULT_SERVICE_CIDR}, "spec": {"cidrs": cidrs}}
+        try:
+            await storage.create("", obj, _ctx())
+        except AlreadyExists:
+            pass
+    from ..api import meta as _meta
+
+    def ready(old: dict[str, Any] | None) -> dict[str, Any]:
+        if old is None:
+            raise storage.not_found(DEFAULT_SERVICE_CIDR)
+        conditions = (old.get("status") or {}).get("conditions") or []
+        if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            old["status"] = {"conditions": [{
+                "type": "Ready", "status": "True", "reason": "Ready",
+                "message": "Kubernetes default Service CIDR is ready",
+                "lastTransitionTime": _meta.format_time(storages.plugins.now()),
+            }]}
+        return old
+
+    await storage.update("", DEFAULT_SERVICE_CIDR, ready, _ctx(), subresource="status")
+
+
 async def _rbac(storages: StorageSet) -> None:
     try:
-        from .rbac import bootstrap_policy  # type: ignore[attr-defined]
+        from .rbac import bootstrap_policy
     except ImportError:
         return
     for obj in bootstrap_policy():

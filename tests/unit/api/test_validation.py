@@ -200,8 +200,8 @@ def test_cron_parser(schedule: str, error: str | None) -> None:
 def test_configmap_secret_namespace_rbac() -> None:
     cm = {"metadata": {"name": "c", "namespace": "d"}, "data": {"bad key": "x", "k": "v"}, "binaryData": {"k": "AA=="}}
     out = msgs(validate("", "v1", "ConfigMap", cm))
-    assert out[0].startswith('data: Invalid value: "bad key": a valid config key must consist of alphanumeric characters')
-    assert 'data: Invalid value: "k": duplicate of key present in binaryData' in out
+    assert out[0].startswith('data[bad key]: Invalid value: "bad key": a valid config key must consist of alphanumeric characters')
+    assert 'data[k]: Invalid value: "k": duplicate of key present in binaryData' in out
     big = {"metadata": {"name": "c", "namespace": "d"}, "data": {"k": "x" * (1024 * 1024 + 1)}}
     assert msgs(validate("", "v1", "ConfigMap", big)) == ["Too long: must have at most 1048576 bytes"]
     tls = {"metadata": {"name": "s", "namespace": "d"}, "type": "kubernetes.io/tls", "data": {"tls.crt": "AA=="}}

@@ -82,7 +82,7 @@ _RULES: dict[tuple[str, str], KindRules] = {
     ("coordination.k8s.io", "Lease"): KindRules(True, _SUB, k.validate_lease),
     ("events.k8s.io", "Event"): KindRules(True, _SUB),
     ("scheduling.k8s.io", "PriorityClass"): KindRules(False, _SUB, k.validate_priority_class),
-    ("storage.k8s.io", "StorageClass"): KindRules(False, _SUB),
+    ("storage.k8s.io", "StorageClass"): KindRules(False, _SUB, k.validate_storage_class),
     ("networking.k8s.io", "Ingress"): KindRules(True, _SUB),
     ("networking.k8s.io", "IngressClass"): KindRules(False, _SUB),
     ("networking.k8s.io", "NetworkPolicy"): KindRules(True, _SUB),

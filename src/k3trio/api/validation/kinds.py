@@ -383,13 +383,13 @@ def validate_config_map(obj: Obj, old: Obj | None) -> Errs:
     data, binary = obj.get("data") or {}, obj.get("binaryData") or {}
     for key, value in data.items():
         for msg in is_config_map_key(key):
-            errs.append(FieldError.invalid("data", key, msg))
+            errs.append(FieldError.invalid(f"data[{key}]", key, msg))
         if key in binary:
-            errs.append(FieldError.invalid("data", key, "duplicate of key present in binaryData"))
+            errs.append(FieldError.invalid(f"data[{key}]", key, "duplicate of key present in binaryData"))
         total += len(str(value).encode())
     for key, value in binary.items():
         for msg in is_config_map_key(key):
-            errs.append(FieldError.invalid("binaryData", key, msg))
+            errs.append(FieldError.invalid(f"binaryData[{key}]", key, msg))
         total += len(str(value)) * 3 // 4
     if total > MAX_CONFIG_SIZE:
         errs.append(FieldError.too_long("", "", MAX_CONFIG_SIZE))
@@ -583,4 +583,37 @@ def validate_priority_class(obj: Obj, old: Obj | None) -> Errs:
         errs.append(FieldError.not_supported("preemptionPolicy", policy, ["Never", "PreemptLowerPriority"]))
     if old is not None and old.get("value") != value:
         errs.append(FieldError.forbidden("value", "may not be changed in an update."))
+    return errs
+
+
+# -- storage ----------------------------------------------------------------------------------
+
+
+def validate_storage_class(obj: Obj, old: Obj | None) -> Errs:
+    """``ValidateStorageClass`` and, on update, ``ValidateStorageClassUpdate``."""
+    errs: Errs = []
+    provisioner = obj.get("provisioner") or ""
+    if not provisioner:
+        errs.append(FieldError.required("provisioner", ""))
+    else:
+        for msg in names.is_qualified_name(str(provisioner).lower()):
+            errs.append(FieldError.invalid("provisioner", provisioner, msg))
+    policy = obj.get("reclaimPolicy")
+    if policy and policy not in ("Delete", "Retain"):
+        errs.append(FieldError.not_supported("reclaimPolicy", policy, ["Delete", "Retain"]))
+    mode = obj.get("volumeBindingMode")
+    if not mode:
+        errs.append(FieldError.required("volumeBindingMode", ""))
+    elif mode not in ("Immediate", "WaitForFirstConsumer"):
+        errs.append(FieldError.not_supported("volumeBindingMode", mode, ["Immediate", "WaitForFirstConsumer"]))
+    if old is None:
+        return errs
+    if (obj.get("parameters") or {}) != (old.get("parameters") or {}):
+        errs.append(FieldError.forbidden("parameters", "updates to parameters are forbidden."))
+    if provisioner != (old.get("provisioner") or ""):
+        errs.append(FieldError.forbidden("provisioner", "updates to provisioner are forbidden."))
+    if policy != old.get("reclaimPolicy"):
+        errs.append(FieldError.forbidden("reclaimPolicy", "updates to reclaimPolicy are forbidden."))
+    if mode != old.get("volumeBindingMode"):
+        errs.append(FieldError.invalid("volumeBindingMode", mode, "field is immutable"))
     return errs

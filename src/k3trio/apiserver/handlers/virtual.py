@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ...api.errors import BadRequest, MethodNotSupported, NotFound
+from ...api.errors import BadRequest, MethodNotSupported, NotAcceptable, NotFound
 from ..interfaces import Authorizer, ObjectSource
 from ..negotiation import decode_body
 from ..storage.objects import dumps
@@ -55,6 +55,15 @@ async def _decoded_body(req: Request) -> Obj:
     if not isinstance(body, dict):
         raise BadRequest("the body of the request was not a JSON object")
     return body
+
+
+def _require_plain_output(req: Request) -> None:
+    """Reviews and token requests have no Table or metadata-only form: 406, as upstream."""
+    if req.output.as_:
+        raise NotAcceptable(
+            "only the following media types are accepted: application/json, application/yaml, "
+            "application/vnd.kubernetes.protobuf"
+        )
 
 
 class VirtualResources:
@@ -101,12 +110,14 @@ class VirtualResources:
         if info.group == "" and info.resource == "serviceaccounts":
             if ri.verb != "create":
                 raise MethodNotSupported("serviceaccounts/token", ri.verb)
+            _require_plain_output(req)
             await self._token_request(req)
             return
         kind = _REVIEWS.get(key)
         if kind is not None:
             if ri.verb != "create" or ri.subresource:
                 raise MethodNotSupported(info.resource, ri.verb, info.group)
+            _require_plain_output(req)
             await self._review(req, kind)
             return
         if key == ("", "componentstatuses"):

@@ -8,8 +8,9 @@ change, and whether PUT may create or skip the resourceVersion precondition.
 Invariants:
 - ``prepare_for_create``/``prepare_for_update`` mutate the incoming object only.
 - On the main resource of a kind with a ``status`` subresource, the stored status wins; on
-  ``/status`` only the status (and, as upstream allows, labels/annotations are *not*) comes
-  from the request: everything else is the stored object's.
+  ``/status`` the status and, for most kinds, labels/annotations/ownerReferences/finalizers
+  come from the request (custom resources and a few kinds keep all stored metadata);
+  everything else is the stored object's.
 - Generation starts at 1 and grows by one exactly when the object outside ``metadata`` and
   ``status`` changed (spec-like fields), for kinds that use it.
 """
@@ -75,6 +76,51 @@ _CLEAR_STATUS_ON_CREATE = frozenset(
         ("apiextensions.k8s.io", "CustomResourceDefinition"),
     }
 )
+
+#: What a create leaves as status for kinds whose status a create resets: the zero value
+#: as upstream's JSON shows it (fields without ``omitempty`` stay).
+_EMPTY_STATUS: dict[tuple[str, str], Obj] = {
+    ("", "Service"): {"loadBalancer": {}},
+    ("networking.k8s.io", "Ingress"): {"loadBalancer": {}},
+    ("", "ReplicationController"): {"replicas": 0},
+    ("apps", "ReplicaSet"): {"replicas": 0},
+    ("apps", "StatefulSet"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "DaemonSet"): {
+        "currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0,
+    },
+    ("policy", "PodDisruptionBudget"): {
+        "disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0,
+    },
+}
+
+#: Kinds whose ``/status`` writes keep all of the stored metadata (upstream's
+#: ``ResetObjectMetaForStatus`` or a full ObjectMeta copy); other kinds take labels,
+#: annotations, owner references and finalizers from a status write, as upstream's
+#: status strategies that only reset the spec do.
+_STATUS_KEEPS_METADATA = frozenset(
+    {
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+        ("networking.k8s.io", "ServiceCIDR"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("internal.apiserver.k8s.io", "StorageVersion"),
+        ("resource.k8s.io", "ResourceClaim"),
+    }
+)
+
+#: Metadata a status write may not change even where it may change the rest.
+_STATUS_KEEPS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("", "Pod"): ("ownerReferences",),
+    ("apps", "Deployment"): ("labels",),
+    ("apps", "ReplicaSet"): ("labels",),
+    ("apps", "StatefulSet"): ("labels",),
+    ("apps", "DaemonSet"): ("labels",),
+}
+
+#: The metadata fields a status write may carry over from the request.
+_STATUS_METADATA = ("labels", "annotations", "ownerReferences", "finalizers")
 
 #: Resources where PUT of a missing object creates it (``AllowCreateOnUpdate``).
 _CREATE_ON_UPDATE = frozenset(
@@ -156,6 +202,12 @@ class Strategy:
             "CustomResourceDefinition",
         )
         self._field_kind = _fields.FIELD_TABLE.get(gk)
+        self.empty_status: Obj = _EMPTY_STATUS.get(gk, {})
+        if info.custom or gk in _STATUS_KEEPS_METADATA:
+            self.status_metadata: tuple[str, ...] = ()
+        else:
+            keep = _STATUS_KEEPS.get(gk, ())
+            self.status_metadata = tuple(k for k in _STATUS_METADATA if k not in keep)
 
     # -- field selectors -----------------------------------------------------------------------
     def field_set(self, obj: Obj) -> dict[str, str]:
@@ -172,7 +224,7 @@ class Strategy:
             if self.info.custom:
                 obj.pop("status", None)
             else:
-                obj["status"] = {}
+                obj["status"] = copy.deepcopy(self.empty_status)
 
     def prepare_for_update(self, obj: Obj, old: Obj) -> None:
         meta = obj.setdefault("metadata", {})
@@ -199,6 +251,11 @@ class Strategy:
             out.pop("status", None)
         meta = out.setdefault("metadata", {})
         new_meta = obj.get("metadata") or {}
+        for key in self.status_metadata:
+            if new_meta.get(key):
+                meta[key] = copy.deepcopy(new_meta[key])
+            else:
+                meta.pop(key, None)
         if "resourceVersion" in new_meta:
             meta["resourceVersion"] = new_meta["resourceVersion"]
         return out
@@ -206,6 +263,10 @@ class Strategy:
     def prepare_for_delete(self, obj: Obj, now: str) -> bool:
         """Changes the first delete request makes before finalizers run (True: changed)."""
         return False
+
+    def prepare_for_approval(self, obj: Obj, old: Obj) -> Obj:
+        """The object an ``/approval`` write stores (only CSRs have that subresource)."""
+        return obj
 
     def default(self, obj: Obj, version: str) -> None:
         _defaults.apply_defaults(self.info.group, version, self.info.kind, obj)
@@ -347,7 +408,77 @@ class CRDStrategy(Strategy):
         return changed
 
 
+_APPROVAL_CONDITIONS = ("Approved", "Denied")
+
+
+def _stamp_conditions(new: Obj, old: Obj, now: str) -> None:
+    """Fill a CSR condition's missing ``lastUpdateTime`` (now) and ``lastTransitionTime``
+    (kept from a stored condition of the same type and status, else now)."""
+    old_conditions = (old.get("status") or {}).get("conditions") or []
+    for cond in (new.get("status") or {}).get("conditions") or []:
+        if not isinstance(cond, dict):
+            continue
+        if not cond.get("lastUpdateTime"):
+            cond["lastUpdateTime"] = now
+        if not cond.get("lastTransitionTime"):
+            cond["lastTransitionTime"] = next(
+                (
+                    o["lastTransitionTime"] for o in old_conditions
+                    if isinstance(o, dict) and o.get("type") == cond.get("type")
+                    and o.get("status") == cond.get("status") and o.get("lastTransitionTime")
+                ),
+                now,
+            )
+
+
+class CSRStrategy(Strategy):
+    """CertificateSigningRequests: ``/approval`` changes only the Approved/Denied conditions,
+    ``/status`` the certificate and the other conditions; both stamp condition times."""
+
+    def prepare_for_status_update(self, obj: Obj, old: Obj) -> Obj:
+        out = super().prepare_for_status_update(obj, old)
+        new_conditions = [
+            c for c in (out.get("status") or {}).get("conditions") or []
+            if not (isinstance(c, dict) and c.get("type") in _APPROVAL_CONDITIONS)
+        ]
+        kept = [
+            c for c in (old.get("status") or {}).get("conditions") or []
+            if isinstance(c, dict) and c.get("type") in _APPROVAL_CONDITIONS
+        ]
+        conditions = kept + new_conditions
+        status = out.setdefault("status", {})
+        if conditions:
+            status["conditions"] = conditions
+        else:
+            status.pop("conditions", None)
+        _stamp_conditions(out, old, _now_text())
+        return out
+
+    def prepare_for_approval(self, obj: Obj, old: Obj) -> Obj:
+        out = copy.deepcopy(old)
+        conditions = (obj.get("status") or {}).get("conditions")
+        status = out.setdefault("status", {})
+        if conditions:
+            status["conditions"] = copy.deepcopy(conditions)
+        else:
+            status.pop("conditions", None)
+        new_meta = obj.get("metadata") or {}
+        if "resourceVersion" in new_meta:
+            out.setdefault("metadata", {})["resourceVersion"] = new_meta["resourceVersion"]
+        _stamp_conditions(out, old, _now_text())
+        return out
+
+
+def _now_text() -> str:
+    from datetime import datetime, timezone
+
+    from ...api import meta as _meta
+
+    return _meta.format_time(datetime.now(timezone.utc))
+
+
 _SPECIAL: dict[tuple[str, str], Callable[[ResourceInfo], Strategy]] = {
+    ("certificates.k8s.io", "certificatesigningrequests"): CSRStrategy,
     ("apiextensions.k8s.io", "customresourcedefinitions"): CRDStrategy,
     ("", "pods"): PodStrategy,
     ("", "namespaces"): NamespaceStrategy,

@@ -3,12 +3,13 @@ on a node event, preemption."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 import trio
 
-from k3trio.client import EVENTS, AlreadyExists, Client, ClientConfig, NotFound
+from k3trio.client import EVENTS, AlreadyExists, Client, ClientConfig, ClientError, NotFound
 from k3trio.client import transport
 from k3trio.client.resource import NODES, PODS, Resource
 from k3trio.scheduler.service import SchedulerService
@@ -33,6 +34,17 @@ def pod(name: str, ns: str, cpu: str = "100m", **spec: Any) -> dict[str, Any]:
             "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10",
                                      "resources": {"requests": {"cpu": cpu}}}],
                      "tolerations": [{"operator": "Exists"}], **spec}}
+
+
+async def cleanup(c: Client, ns: str, *, pods: tuple[str, ...], nodes: tuple[str, ...]) -> None:
+    """Best effort and bounded: the module's server is shared, leftovers only cost names."""
+    with trio.move_on_after(5):
+        for name in pods:
+            with contextlib.suppress(ClientError):
+                await c.delete(PODS, name, namespace=ns, grace_period_seconds=0)
+        for name in nodes:
+            with contextlib.suppress(ClientError):
+                await c.delete(NODES, name)
 
 
 async def wait_for(fn: Any, timeout: float = 15.0) -> Any:
@@ -105,13 +117,7 @@ async def test_schedules_reports_and_retries(api_server: ServerProcess, monkeypa
 
             assert await wait_for(big_bound) == n2
             nursery.cancel_scope.cancel()
-        for name in (p1, p2):
-            try:
-                await c.delete(PODS, name, namespace=ns, grace_period_seconds=0)
-            except NotFound:
-                pass
-        for name in (n1, n2):
-            await c.delete(NODES, name)
+        await cleanup(c, ns, pods=(p1, p2), nodes=(n1, n2))
 
 
 PRIORITYCLASSES = Resource("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False)
@@ -162,10 +168,6 @@ async def test_preemption_evicts_lower_priority_pod(api_server: ServerProcess, m
 
             assert await wait_for(low_gone)
             nursery.cancel_scope.cancel()
-        for name in (low, vip):
-            try:
-                await c.delete(PODS, name, namespace=ns, grace_period_seconds=0)
-            except NotFound:
-                pass
-        await c.delete(NODES, n1)
-        await c.delete(PRIORITYCLASSES, high)
+        await cleanup(c, ns, pods=(low, vip), nodes=(n1,))
+        with contextlib.suppress(ClientError), trio.move_on_after(5):
+            await c.delete(PRIORITYCLASSES, high)

@@ -30,6 +30,7 @@ __all__ = [
     "PodInfo",
     "Snapshot",
     "WeightedTerm",
+    "build_spread_selectors",
     "parse_resources",
     "pod_key",
     "pod_requests",
@@ -112,6 +113,20 @@ def pod_requests(pod: Obj, *, non_zero: bool = False) -> Resources:
 def pod_key(pod: Obj) -> str:
     meta = pod.get("metadata") or {}
     return f"{meta.get('namespace') or 'default'}/{meta.get('name', '')}"
+
+
+def build_spread_selectors(services: Iterable[Obj], workloads: Iterable[Obj]) -> list[tuple[str, Selector]]:
+    """(namespace, selector) of Services, ReplicationControllers (map selectors), ReplicaSets
+    and StatefulSets (``LabelSelector``), for default topology spreading."""
+    out: list[tuple[str, Selector]] = []
+    for obj in [*services, *workloads]:
+        raw = (obj.get("spec") or {}).get("selector")
+        if not raw:
+            continue
+        is_label_selector = set(raw) <= {"matchLabels", "matchExpressions"}
+        sel = _selector(raw) if is_label_selector else _selector({"matchLabels": raw})
+        out.append((str((obj.get("metadata") or {}).get("namespace") or "default"), sel))
+    return out
 
 
 def _selector(obj: Mapping[str, Any] | None) -> Selector:
@@ -368,7 +383,7 @@ class Snapshot:
         cls,
         nodes: list[NodeInfo],
         *,
-        nominated: Iterable[Obj | PodInfo] = (),
+        nominated: Iterable[Obj | PodInfo] | Mapping[str, Iterable[Obj | PodInfo]] = (),
         namespaces: Iterable[Obj] = (),
         pvcs: Iterable[Obj] = (),
         pvs: Iterable[Obj] = (),
@@ -376,16 +391,22 @@ class Snapshot:
         services: Iterable[Obj] = (),
         workloads: Iterable[Obj] = (),
         pdbs: Iterable[Obj] = (),
+        spread_selectors: Iterable[tuple[str, Selector]] | None = None,
     ) -> Snapshot:
         """A snapshot over existing :class:`NodeInfo` objects (not copied: the scheduler cache's
-        own, valid for one synchronous cycle). ``nominated`` pods carry
-        ``status.nominatedNodeName``."""
+        own, valid for one synchronous cycle). ``nominated`` is either node name -> pods (the
+        queue's nominator) or pods carrying ``status.nominatedNodeName``; ``spread_selectors``
+        (from :func:`build_spread_selectors`) replaces ``services``/``workloads`` when given."""
         snap = cls(nodes, {n.name: n for n in nodes})
-        for pod in nominated:
-            pi = _as_podinfo(pod)
-            node_name = (pi.pod.get("status") or {}).get("nominatedNodeName")
-            if node_name:
-                snap.nominated.setdefault(node_name, []).append(pi)
+        if isinstance(nominated, Mapping):
+            for node_name, pods in nominated.items():
+                snap.nominated[node_name] = [_as_podinfo(p) for p in pods]
+        else:
+            for pod in nominated:
+                pi = _as_podinfo(pod)
+                node_name = (pi.pod.get("status") or {}).get("nominatedNodeName")
+                if node_name:
+                    snap.nominated.setdefault(node_name, []).append(pi)
         for ns in namespaces:
             meta = ns.get("metadata") or {}
             snap.namespace_labels[meta.get("name", "")] = meta.get("labels") or {}
@@ -395,17 +416,9 @@ class Snapshot:
             snap.pvs[(pv.get("metadata") or {}).get("name", "")] = pv
         for sc in storage_classes:
             snap.storage_classes[(sc.get("metadata") or {}).get("name", "")] = sc
-        for svc in services:
-            sel = (svc.get("spec") or {}).get("selector")
-            if sel:
-                snap.spread_selectors.append((pod_key(svc).split("/")[0], _selector({"matchLabels": sel})))
-        for w in workloads:
-            spec = w.get("spec") or {}
-            raw = spec.get("selector")
-            if not raw:
-                continue
-            sel = _selector({"matchLabels": raw}) if (w.get("kind") == "ReplicationController") else _selector(raw)
-            snap.spread_selectors.append((pod_key(w).split("/")[0], sel))
+        snap.spread_selectors = (
+            list(spread_selectors) if spread_selectors is not None else build_spread_selectors(services, workloads)
+        )
         snap.pdbs = list(pdbs)
         return snap
 

@@ -27,7 +27,8 @@ from k3trio.client.errors import ApiError, ClientError, NotFound
 from k3trio.client.resource import NODES, PODS, Resource
 from k3trio.scheduler.cache import SchedulerCache
 from k3trio.scheduler.framework import Scheduler, ScheduleResult, binding_for, unschedulable_condition
-from k3trio.scheduler.nodeinfo import PodInfo, pod_key
+from k3trio.api.labels import Selector
+from k3trio.scheduler.nodeinfo import PodInfo, build_spread_selectors, pod_key
 from k3trio.scheduler.queue import QueuedPodInfo, SchedulingQueue
 
 __all__ = ["DEFAULT_SCHEDULER_NAME", "SchedulerService", "run_scheduler"]
@@ -88,6 +89,17 @@ class SchedulerService:
         for informer, kind in ((self.pvcs, "Pvc"), (self.pvs, "Pv"), (self.storage_classes, "StorageClass")):
             informer.add_event_handler(self._on_add(kind + "Add"), self._on_update(kind + "Update"))
         self.namespaces.add_event_handler(None, self._on_update("NamespaceUpdate"))
+        self._spread_selectors: list[tuple[str, Selector]] | None = None
+        for informer in (self.services, *self.workloads):
+            informer.add_event_handler(self._invalidate_selectors, self._invalidate_selectors2,
+                                       self._invalidate_selectors)
+
+    def _invalidate_selectors(self, *_args: Any) -> None:
+        self._spread_selectors = None
+
+    def _invalidate_selectors2(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if (old.get("spec") or {}).get("selector") != (new.get("spec") or {}).get("selector"):
+            self._spread_selectors = None
 
     def _on_add(self, event: str) -> Callable[[dict[str, Any]], None]:
         def handler(_obj: dict[str, Any]) -> None:
@@ -174,16 +186,16 @@ class SchedulerService:
                 await trio.lowlevel.checkpoint()
 
     def snapshot_extras(self) -> dict[str, Any]:
-        workloads = [w for informer in self.workloads for w in informer.indexer.list()]
-        nominated = [p for pods in self.queue.nominated_pods().values() for p in pods]
+        if self._spread_selectors is None:
+            workloads = [w for informer in self.workloads for w in informer.indexer.list()]
+            self._spread_selectors = build_spread_selectors(self.services.indexer.list(), workloads)
         return {
-            "nominated": nominated,
+            "nominated": self.queue.nominated_pods(),
             "namespaces": self.namespaces.indexer.list(),
             "pvcs": self.pvcs.indexer.list(),
             "pvs": self.pvs.indexer.list(),
             "storage_classes": self.storage_classes.indexer.list(),
-            "services": self.services.indexer.list(),
-            "workloads": workloads,
+            "spread_selectors": self._spread_selectors,
             "pdbs": self.pdbs.indexer.list(),
         }
 

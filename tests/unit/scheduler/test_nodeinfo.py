@@ -77,3 +77,16 @@ def test_podinfo_parses_affinity_terms_with_default_namespace() -> None:
     (t,) = pi.required_anti_affinity
     assert t.namespaces == frozenset({"ns1"}) and t.topology_key == "zone"
     assert t.matches("ns1", {"app": "x"}, {}) and not t.matches("ns2", {"app": "x"}, {})
+
+
+def test_from_infos_takes_the_nominator_mapping_and_spread_selectors() -> None:
+    from k3trio.scheduler.nodeinfo import NodeInfo as NI, build_spread_selectors
+
+    nodes = [NI(make_node("n1"))]
+    snap = Snapshot.from_infos(nodes, nominated={"n1": [make_pod("nom", priority=5)]})
+    assert [p.key for p in snap.nominated["n1"]] == ["default/nom"]
+    rc = {"metadata": {"name": "rc", "namespace": "a"}, "spec": {"selector": {"app": "x"}}}
+    rs = {"metadata": {"name": "rs", "namespace": "b"}, "spec": {"selector": {"matchLabels": {"app": "y"}}}}
+    svc = {"metadata": {"name": "s", "namespace": "c"}, "spec": {"selector": {"app": "z"}}}
+    got = build_spread_selectors([svc], [rc, rs])
+    assert [(ns, str(sel)) for ns, sel in got] == [("c", "app=z"), ("a", "app=x"), ("b", "app=y")]

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 _AGE = re.compile(r"^(<invalid>|<unknown>|\d+[smhdy](\d+[smh])?)$")
+_KLOG = re.compile(r"^([IWE])\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ ", re.M)
 _AGE_IN_TEXT = re.compile(r"\b\d+[smhdy](\d+[smh])?\b")
 
 
@@ -147,3 +148,83 @@ def _mode_for(args: tuple[str, ...]) -> str:
     if out == "json":
         return "json"
     return "exact"
+
+
+_VOLATILE_META = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation",
+                  "deletionTimestamp")
+
+
+def normalize_object(obj: Any, ns: str) -> Any:
+    """An object with server-assigned values masked and ``ns`` replaced by ``NS``."""
+    text = json.dumps(obj).replace(ns, "NS")
+    out = json.loads(text)
+
+    def clean(o: Any) -> None:
+        if isinstance(o, dict):
+            meta = o.get("metadata")
+            if isinstance(meta, dict):
+                for k in _VOLATILE_META:
+                    meta.pop(k, None)
+                ann = meta.get("annotations")
+                if isinstance(ann, dict):
+                    ann.pop("deployment.kubernetes.io/revision", None)
+                    if not ann:
+                        meta.pop("annotations")
+            o.pop("status", None)
+            spec = o.get("spec")
+            if isinstance(spec, dict) and o.get("kind") == "Service":
+                spec.pop("clusterIP", None)
+                spec.pop("clusterIPs", None)
+            for v in o.values():
+                clean(v)
+        elif isinstance(o, list):
+            for v in o:
+                clean(v)
+
+    clean(out)
+    return out
+
+
+class Twin:
+    """Run a command sequence through each kubectl in its own namespace and compare."""
+
+    def __init__(self, pair: Pair, real_ns: str, ours_ns: str) -> None:
+        self.pair = pair
+        self.real_ns = real_ns
+        self.ours_ns = ours_ns
+
+    def run(self, *args: str, input: str | None = None, stdout: str = "exact",
+            stderr: str = "exact") -> tuple[Result, Result]:
+        r_args = [a.replace("{ns}", self.real_ns) for a in args]
+        o_args = [a.replace("{ns}", self.ours_ns) for a in args]
+        r_in = input.replace("{ns}", self.real_ns) if input else None
+        o_in = input.replace("{ns}", self.ours_ns) if input else None
+        real = self.pair.real(*r_args, "-n", self.real_ns, input=r_in)
+        ours = self.pair.ours(*o_args, "-n", self.ours_ns, input=o_in)
+        r_out, o_out = real.out.replace(self.real_ns, "NS"), ours.out.replace(self.ours_ns, "NS")
+        r_err, o_err = real.err.replace(self.real_ns, "NS"), ours.err.replace(self.ours_ns, "NS")
+        ctx = f"\nargs: {args}\nreal rc={real.code}\n{r_out}\n{r_err}\nours rc={ours.code}\n{o_out}\n{o_err}"
+        assert real.code == ours.code, "exit codes differ" + ctx
+        if stdout == "exact":
+            assert r_out == o_out, "stdout differs" + ctx
+        elif stdout == "table":
+            assert mask_ages(table_cells(r_out)) == mask_ages(table_cells(o_out)), \
+                "tables differ" + ctx
+        elif stdout == "yaml":
+            assert normalize_object(yaml.safe_load(r_out), "NS") == \
+                normalize_object(yaml.safe_load(o_out), "NS"), "objects differ" + ctx
+        if stderr == "klog":
+            r_err, o_err = _KLOG.sub("W", r_err), _KLOG.sub("W", o_err)
+        if stderr in ("exact", "klog"):
+            assert r_err == o_err, "stderr differs" + ctx
+        elif stderr == "first":
+            assert r_err.splitlines()[:1] == o_err.splitlines()[:1], "stderr differs" + ctx
+        return real, ours
+
+    def same_objects(self, *get_args: str) -> None:
+        real = self.pair.real("get", *get_args, "-n", self.real_ns, "-o", "json")
+        ours = self.pair.real("get", *get_args, "-n", self.ours_ns, "-o", "json")
+        assert real.code == ours.code == 0, real.err + ours.err
+        r = normalize_object(json.loads(real.out), self.real_ns)
+        o = normalize_object(json.loads(ours.out), self.ours_ns)
+        assert r == o, f"objects differ after the same commands:\nreal {r}\nours {o}"

@@ -54,8 +54,6 @@ def status_message(err: StatusError) -> str:
     if reason == "Invalid":
         details = s.get("details") or {}
         kind = details.get("kind") or ""
-        if details.get("group"):
-            kind = f"{kind}.{details['group']}"
         head = f'The {kind} "{details.get("name", "")}" is invalid' if details else \
             "The request is invalid"
         causes = details.get("causes") or []

@@ -189,12 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     sub: str | None = None
     subcommands = getattr(module, "SUBCOMMANDS", None)
     if subcommands:
-        for i, arg in enumerate(rest):
-            if not arg.startswith("-"):
-                if arg in subcommands:
-                    sub = arg
-                    rest = rest[:i] + rest[i + 1:]
-                break
+        after_cmd = argv[index + 1:]
+        offset, found = _find_command(after_cmd)
+        if found is not None and found in subcommands:
+            sub = found
+            rest = argv[:index] + after_cmd[:offset] + after_cmd[offset + 1:]
     cmd_name = f"{command} {sub}" if sub else command
     flagset = FlagSet(GLOBAL_FLAGS + _command_flags(module, command, sub))
     try:

@@ -185,9 +185,10 @@ _HTML = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
                        "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
-def go_json_indent(obj: Any) -> str:
+def go_json_indent(obj: Any, indent: int = 4, sort_keys: bool = True) -> str:
     """``json.MarshalIndent(obj, "", "    ")`` plus the newline kubectl adds."""
-    text = json.dumps(normalize_numbers(obj), indent=4, sort_keys=True, ensure_ascii=False)
+    text = json.dumps(normalize_numbers(obj), indent=indent, sort_keys=sort_keys,
+                      ensure_ascii=False)
     return text.translate(_HTML) + "\n"
 
 

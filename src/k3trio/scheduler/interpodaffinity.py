@@ -83,7 +83,7 @@ def prefilter(state: CycleState) -> Status | None:
     aff = AffinityState(pod)
     incoming = bool(pod.required_affinity or pod.required_anti_affinity)
     for node in state.snapshot.nodes:
-        if not node.labels:
+        if not node.labels or (not incoming and not node.with_required_anti_affinity):
             continue
         for other in node.pods.values():
             if incoming or other.required_anti_affinity:
@@ -146,7 +146,7 @@ def score_nodes(state: CycleState, nodes: list[NodeInfo]) -> list[int] | None:
 
     any_affinity = False
     for node in snap.nodes:
-        if not node.labels:
+        if not node.labels or (not has_constraints and not node.with_affinity):
             continue
         for other in node.pods.values():
             if not has_constraints and not other.has_affinity:

@@ -252,7 +252,8 @@ class NodeInfo:
     """One node and the pods the scheduler believes are on it."""
 
     __slots__ = ("node", "name", "labels", "taints", "unschedulable", "allocatable", "requested",
-                 "non_zero_requested", "pods", "used_ports", "images", "generation")  # fmt: skip
+                 "non_zero_requested", "pods", "used_ports", "images", "generation", "match_cache",
+                 "with_affinity", "with_required_anti_affinity")  # fmt: skip
 
     def __init__(self, node: Obj, pods: Iterable[Obj | PodInfo] = ()) -> None:
         meta = node.get("metadata") or {}
@@ -273,6 +274,10 @@ class NodeInfo:
         self.pods: dict[str, PodInfo] = {}
         self.used_ports: dict[tuple[str, str, int], int] = {}
         self.generation = 0
+        # (namespace, selector) -> (generation, matching pods): memo for topology spreading
+        self.match_cache: dict[tuple[str, Selector], tuple[int, int]] = {}
+        self.with_affinity = 0  # pods with any (anti-)affinity term
+        self.with_required_anti_affinity = 0
         for p in pods:
             self.add_pod(p)
 
@@ -286,6 +291,8 @@ class NodeInfo:
         _add(self.non_zero_requested, pi.non_zero_requests)
         for port in pi.host_ports:
             self.used_ports[port] = self.used_ports.get(port, 0) + 1
+        self.with_affinity += pi.has_affinity
+        self.with_required_anti_affinity += bool(pi.required_anti_affinity)
         self.generation += 1
         return pi
 
@@ -305,6 +312,8 @@ class NodeInfo:
                 self.used_ports[port] = left
             else:
                 self.used_ports.pop(port, None)
+        self.with_affinity -= pi.has_affinity
+        self.with_required_anti_affinity -= bool(pi.required_anti_affinity)
         self.generation += 1
         return pi
 
@@ -317,6 +326,9 @@ class NodeInfo:
         copy.pods = dict(self.pods)
         copy.used_ports = dict(self.used_ports)
         copy.generation = self.generation
+        copy.match_cache = dict(self.match_cache)
+        copy.with_affinity = self.with_affinity
+        copy.with_required_anti_affinity = self.with_required_anti_affinity
         return copy
 
     def __repr__(self) -> str:

@@ -95,12 +95,20 @@ def _default_constraints(state: CycleState) -> list[Constraint]:
 
 
 def _count(node: NodeInfo, selector: Selector, namespace: str) -> int:
+    """Live pods of ``namespace`` on ``node`` matching ``selector``, memoized per node generation."""
+    key = (namespace, selector)
+    hit = node.match_cache.get(key)
+    if hit is not None and hit[0] == node.generation:
+        return hit[1]
     n = 0
     for p in node.pods.values():
         if p.terminating or p.namespace != namespace:
             continue
         if selector.matches(p.labels):
             n += 1
+    if len(node.match_cache) >= 64:
+        node.match_cache.clear()
+    node.match_cache[key] = (node.generation, n)
     return n
 
 

@@ -90,3 +90,16 @@ def test_from_infos_takes_the_nominator_mapping_and_spread_selectors() -> None:
     svc = {"metadata": {"name": "s", "namespace": "c"}, "spec": {"selector": {"app": "z"}}}
     got = build_spread_selectors([svc], [rc, rs])
     assert [(ns, str(sel)) for ns, sel in got] == [("c", "app=z"), ("a", "app=x"), ("b", "app=y")]
+
+
+def test_affinity_counters_and_clone_independence() -> None:
+    info = NodeInfo(make_node("n"))
+    anti = make_pod("a", node="n", affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "zone"}]}})
+    info.add_pod(anti)
+    info.add_pod(make_pod("plain", node="n"))
+    assert (info.with_affinity, info.with_required_anti_affinity) == (1, 1)
+    copy = info.clone()
+    copy.remove_pod(anti)
+    assert (copy.with_affinity, copy.with_required_anti_affinity) == (0, 0)
+    assert (info.with_affinity, len(info.pods)) == (1, 2)

@@ -40,6 +40,7 @@ class SchedulerCache:
         self._orphans: dict[str, dict[str, PodInfo]] = {}
         self._assumed: set[str] = set()
         self._order: list[NodeInfo] | None = None
+        self._image_counts: dict[str, int] | None = None
 
     # -- nodes --------------------------------------------------------------------------------
     def add_node(self, node: Obj) -> None:
@@ -49,6 +50,8 @@ class SchedulerCache:
         info = NodeInfo(node, pods)
         for pi in self._orphans.pop(name, {}).values():
             info.add_pod(pi)
+        if old is None or old.images != info.images:
+            self._image_counts = None
         self._nodes[name] = info
         self._order = None
 
@@ -58,6 +61,7 @@ class SchedulerCache:
         name = node if isinstance(node, str) else _node_name(node)
         info = self._nodes.pop(name, None)
         self._order = None
+        self._image_counts = None
         if info is not None and info.pods:
             self._orphans[name] = dict(info.pods)
 
@@ -137,4 +141,8 @@ class SchedulerCache:
         :meth:`Snapshot.from_infos` keywords (namespaces, pvcs, services, nominated, ...)."""
         if self._order is None:
             self._order = [self._nodes[name] for name in sorted(self._nodes)]
-        return Snapshot.from_infos(self._order, **extras)
+        snap = Snapshot.from_infos(self._order, **extras)
+        if self._image_counts is None:
+            self._image_counts = snap.image_node_counts()
+        snap.image_counts = self._image_counts
+        return snap

@@ -352,6 +352,7 @@ class Snapshot:
     spread_selectors: list[tuple[str, Selector]] = field(default_factory=list)  # (namespace, selector)
     pdbs: list[Obj] = field(default_factory=list)
     nominated: dict[str, list[PodInfo]] = field(default_factory=dict)  # node -> pods nominated there
+    image_counts: dict[str, int] | None = None  # computed on first use
 
     @classmethod
     def build(
@@ -439,11 +440,13 @@ class Snapshot:
 
     def image_node_counts(self) -> dict[str, int]:
         """How many nodes hold each image name (for ImageLocality's spread factor)."""
-        counts: dict[str, int] = {}
-        for n in self.nodes:
-            for name in n.images:
-                counts[name] = counts.get(name, 0) + 1
-        return counts
+        if self.image_counts is None:
+            counts: dict[str, int] = {}
+            for n in self.nodes:
+                for name in n.images:
+                    counts[name] = counts.get(name, 0) + 1
+            self.image_counts = counts
+        return self.image_counts
 
     def namespace_labels_of(self, namespace: str) -> Mapping[str, str]:
         return self.namespace_labels.get(namespace, {})

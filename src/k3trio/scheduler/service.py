@@ -130,7 +130,7 @@ class SchedulerService:
         if (pod.get("spec") or {}).get("nodeName"):
             self.cache.add_pod(pod)
             self._event("PodAdd")
-        elif self._pending(pod) and self._responsible(pod):
+        elif self._pending(pod) and self._responsible(pod) and not self.cache.is_assumed(pod):
             self.queue.add(pod)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
@@ -143,6 +143,8 @@ class SchedulerService:
             elif (old.get("status") or {}).get("phase") != (new.get("status") or {}).get("phase") or \
                     _meta(old).get("labels") != _meta(new).get("labels"):
                 self._event("PodUpdate")
+        elif self.cache.is_assumed(new):
+            pass  # binding in flight: the bound pod will arrive, or a failed bind requeues it
         elif self._pending(new) and self._responsible(new):
             self.queue.update(new)
         else:
@@ -203,7 +205,8 @@ class SchedulerService:
         """One scheduling cycle (synchronous); starts the binding or failure writes in ``nursery``."""
         meta = _meta(qpi.pod)
         current = self.pods.lister.get(meta.get("name", ""), meta.get("namespace"))
-        if current is None or not self._pending(current) or not self._responsible(current):
+        if (current is None or not self._pending(current) or not self._responsible(current)
+                or self.cache.is_assumed(current)):
             self.queue.done(qpi.key)
             return None
         qpi.pod = current

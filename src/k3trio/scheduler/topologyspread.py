@@ -200,33 +200,28 @@ def score_nodes(state: CycleState, nodes: list[NodeInfo]) -> list[int] | None:
         return memo[key]
 
     ignored: set[str] = set()
-    pair_counts: dict[tuple[str, str], int] = {}
-    sizes = [0] * len(constraints)
+    value_counts: list[dict[str, int]] = [{} for _ in constraints]  # per constraint, not hostname
     for node in nodes:
         if require_all and not _has_keys(node, constraints):
             ignored.add(node.name)
             continue
         for i, c in enumerate(constraints):
-            if c.topology_key == HOSTNAME:
-                continue
-            pair = (c.topology_key, node.labels.get(c.topology_key, ""))
-            if pair not in pair_counts:
-                pair_counts[pair] = 0
-                sizes[i] += 1
+            if c.topology_key != HOSTNAME:
+                value_counts[i].setdefault(node.labels.get(c.topology_key, ""), 0)
     weights = []
     for i, c in enumerate(constraints):
-        size = len(nodes) - len(ignored) if c.topology_key == HOSTNAME else sizes[i]
+        size = len(nodes) - len(ignored) if c.topology_key == HOSTNAME else len(value_counts[i])
         weights.append(math.log(size + 2))
-    if pair_counts:
+    if any(value_counts):
         for node in state.snapshot.nodes:
             if require_all and not _has_keys(node, constraints):
                 continue
             for i, c in enumerate(constraints):
                 if c.topology_key == HOSTNAME or not c.includes(state, node):
                     continue
-                pair = (c.topology_key, node.labels.get(c.topology_key, ""))
-                if pair in pair_counts:
-                    pair_counts[pair] += count(node, i)
+                domain = node.labels.get(c.topology_key, "")
+                if domain in value_counts[i]:
+                    value_counts[i][domain] += count(node, i)
     raw: list[int] = []
     for node in nodes:
         if node.name in ignored:
@@ -240,7 +235,7 @@ def score_nodes(state: CycleState, nodes: list[NodeInfo]) -> list[int] | None:
             if c.topology_key == HOSTNAME:
                 cnt = count(node, i)
             else:
-                cnt = pair_counts.get((c.topology_key, value), 0)
+                cnt = value_counts[i].get(value, 0)
             total += cnt * weights[i] + (c.max_skew - 1)
         raw.append(_round_half_away(total))
     considered = [s for n, s in zip(nodes, raw) if n.name not in ignored]

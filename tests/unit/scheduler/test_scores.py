@@ -106,3 +106,17 @@ def test_schedule_anyway_constraint_scoring_ignores_nodes_without_the_key() -> N
         "maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "ScheduleAnyway",
         "labelSelector": {"matchLabels": {"app": "web"}}}])
     assert run(topologyspread.score_nodes, pod, Snapshot.build(nodes, pods)) == [0, 100, 0]
+
+
+def test_two_constraints_on_one_key_count_separately() -> None:
+    nodes = [make_node("a1", labels={ZONE: "a"}), make_node("b1", labels={ZONE: "b"})]
+    pods = [make_pod("w1", labels={"app": "web"}, node="a1"), make_pod("w2", labels={"app": "web"}, node="a1"),
+            make_pod("d1", labels={"tier": "db"}, node="b1")]
+
+    def soft(labels: dict[str, str]) -> dict[str, Any]:
+        return {"maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": labels}}
+
+    pod = make_pod("p", labels={"app": "web", "tier": "db"}, topologySpreadConstraints=[soft({"app": "web"}), soft({"tier": "db"})])
+    # a: 2 web + 0 db; b: 0 web + 1 db; weight log(4): a=round(2.77)=3, b=round(1.39)=1
+    assert run(topologyspread.score_nodes, pod, Snapshot.build(nodes, pods)) == [100 * (3 + 1 - 3) // 3, 100 * (3 + 1 - 1) // 3]

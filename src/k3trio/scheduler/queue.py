@@ -149,9 +149,11 @@ class SchedulingQueue:
         self._backoff.push(self.backoff_expiry(qpi), next(self._seq), qpi.key)
 
     def add(self, pod: Mapping[str, Any]) -> None:
-        """A new pending pod: straight to activeQ (replacing any queued copy)."""
+        """A new pending pod: straight to activeQ (replacing any queued or in-flight copy; the
+        outcome of an in-flight attempt is then ignored)."""
         key = pod_key(pod)
         self._remove_everywhere(key)
+        self._in_flight.pop(key, None)
         self._push_active(QueuedPodInfo(pod, key, trio.current_time()))
         self._update_nomination(pod)
 

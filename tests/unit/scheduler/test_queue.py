@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import trio
 import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 from scheduler_objects import make_pod
 
 from k3trio.scheduler.queue import SchedulingQueue
@@ -130,3 +134,47 @@ async def test_nominator(autojump_clock: trio.testing.MockClock) -> None:
     q.add_nominated(pod, "n2")
     q.delete(pod)
     assert q.nominated_pods() == {}
+
+
+OPS = ("add", "pop", "fail", "error", "event", "tick", "delete", "update")
+
+
+@settings(max_examples=150, deadline=None)
+@given(hs.lists(hs.tuples(hs.sampled_from(OPS), hs.integers(0, 4)), max_size=60))
+def test_every_pod_is_in_exactly_one_place(ops: list[tuple[str, int]]) -> None:
+    async def scenario() -> None:
+        q = SchedulingQueue()
+        in_flight: dict[str, Any] = {}
+        known: set[str] = set()
+        for op, i in ops:
+            key = f"default/p{i}"
+            if op == "add":
+                q.add(make_pod(f"p{i}", priority=i))
+                known.add(key)
+                in_flight.pop(key, None)
+            elif op == "pop" and q.statistics().active:
+                qpi = q.pop_nowait()
+                in_flight[qpi.key] = qpi
+            elif op in ("fail", "error") and in_flight:
+                qpi = in_flight.pop(sorted(in_flight)[0])
+                q.add_unschedulable(qpi, ["NodeResourcesFit"], error=op == "error")
+            elif op == "event":
+                q.move_all_to_active_or_backoff("PodDelete")
+            elif op == "tick":
+                await trio.sleep(i * 3)
+                q.flush_backoff_completed()
+                q.flush_unschedulable_leftover()
+            elif op == "delete":
+                q.delete(key)
+                known.discard(key)
+                in_flight.pop(key, None)
+            elif op == "update" and key in known:
+                q.update(make_pod(f"p{i}", priority=i, tolerations=[{"operator": "Exists"}]))
+            stats = q.statistics()
+            places = [q.where(k) for k in known]
+            assert sum(p is not None for p in places) == stats.active + stats.backoff + stats.unschedulable + stats.in_flight
+            for k in known:
+                if k not in in_flight:
+                    assert q.where(k) in ("active", "backoff", "unschedulable", "in-flight")
+
+    trio.run(scenario, clock=trio.testing.MockClock(autojump_threshold=0))

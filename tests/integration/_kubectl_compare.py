@@ -130,7 +130,11 @@ class Pair:
             assert json.loads(real.out) == json.loads(ours.out), "json differs" + ctx
             assert real.out == ours.out, "json text differs" + ctx
         else:
-            assert real.out == ours.out, "stdout differs" + ctx
+            import difflib
+
+            diff = "".join(difflib.unified_diff(real.out.splitlines(True),
+                                                ours.out.splitlines(True), "real", "ours"))
+            assert real.out == ours.out, f"stdout differs\nargs: {args}\n{diff}"
         return real, ours
 
 

@@ -111,24 +111,32 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
         log.info("Wrote kubeconfig %s", path)
         return str(path)
 
-    async def controllers(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+    def component_client(ctx: Context, role: str, component: str) -> Any:
+        """A client for an in-process component, as ``role``'s certificate identity.
+
+        In-process components keep to HTTP/1.1 for now: with several watches open on one
+        HTTP/2 connection, later requests on it can stall.
+        """
         from .client import Client, ClientConfig
+
+        config = ClientConfig.from_pki(
+            pki, role, f"https://127.0.0.1:{ctx.get('apiserver')}", component=component
+        ).evolve(namespace="kube-system", http2=False)
+        return Client(config)
+
+    async def controllers(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
         from .controllers.manager import run_controller_manager
 
-        issued = pki.client("controller")
-        client_config = ClientConfig.from_pems(
-            f"https://127.0.0.1:{ctx.get('apiserver')}", ca_pem=pki.server_ca_pem,
-            client_cert_pem=issued.cert_pem, client_key_pem=issued.key_pem,
-            namespace="kube-system", component="kube-controller-manager",
-        )
-        # HTTP/1.1 for now: a reset HTTP/2 stream can crash the API server's connection
-        # handler (hypercorn KeyError in h2 stream lookup), taking the apiserver down.
-        import httpx
-
-        transport = httpx.AsyncHTTPTransport(verify=client_config.ssl_context(), http2=False,
-                                             limits=httpx.Limits(max_connections=100))
-        async with Client(client_config, transport=transport) as client:
+        async with component_client(ctx, "controller", "kube-controller-manager") as client:
             await run_controller_manager(client, disabled=cfg.disable, task_status=task_status)
+
+    async def scheduler(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        from .scheduler.service import run_scheduler
+
+        async with component_client(ctx, "scheduler", "kube-scheduler") as client:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(run_scheduler, client)
+                task_status.started()
 
     components = [
         Component("store", store),
@@ -137,6 +145,8 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
     ]
     if "controllers" not in cfg.disable:
         components.append(Component("controllers", controllers, requires=("apiserver",)))
+    if "scheduler" not in cfg.disable:
+        components.append(Component("scheduler", scheduler, requires=("apiserver",)))
     return components
 
 

@@ -68,8 +68,8 @@ FLAGS: tuple[Flag, ...] = (
     Flag("disable-agent", "bool", "do not run a local agent and register a local kubelet"),
     Flag("disable", "list",
          "do not deploy packaged components and delete any deployed components "
-         "(valid items: coredns, servicelb, metrics-server, local-storage, network-policy, "
-         "kube-proxy; repeatable)", metavar="NAME"),
+         "(valid items: controllers, scheduler, coredns, servicelb, metrics-server, local-storage, "
+         "network-policy, kube-proxy, or a single controller name; repeatable)", metavar="NAME"),
     Flag("datastore-endpoint", "str",
          "datastore endpoint: sqlite (default, embedded), or etcd (etcd://host:2379)",
          env="K3TRIO_DATASTORE_ENDPOINT", metavar="URL"),

@@ -83,6 +83,6 @@ def build_http_client(
         timeout=timeout,
         limits=limits,
         verify=verify,
-        http2=HTTP2_AVAILABLE,
+        http2=HTTP2_AVAILABLE and config.http2,
         trust_env=False,
     )

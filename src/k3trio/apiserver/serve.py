@@ -1,11 +1,14 @@
-"""HTTPS serving on Trio: hypercorn's protocol layer behind our own small accept loop.
+"""HTTPS serving on Trio: our own accept loop, a lean HTTP/1.1 path and hypercorn for HTTP/2.
 
-Hypercorn's trio worker does not hand the verified TLS client certificate to the ASGI app,
-and client-certificate authentication needs it. So this module accepts TLS connections itself,
-completes the handshake, reads the peer identity (CN = user, O = groups) once per connection,
-and runs hypercorn's ``TCPServer`` for the connection with an app wrapper that puts the
-identity into the ASGI scope under ``"k3trio.peer"``. HTTP/1.1 and HTTP/2 are negotiated by
-ALPN on the SSL context.
+Client-certificate authentication needs the verified TLS client certificate, which general
+servers do not hand to the app. So this module accepts TLS connections itself, completes the
+handshake, reads the peer identity (CN = user, O = groups) once per connection and puts it
+into every request's ASGI scope under ``"k3trio.peer"`` (:data:`PEER_KEY`).
+
+The protocol is chosen by ALPN: ``h2`` goes to hypercorn's HTTP/2 protocol (:mod:`.http2`),
+anything else (``http/1.1`` or no ALPN) to :mod:`.http11`, written for the API server's hot
+path. Each connection runs in its own task; a failing connection is logged and closed and
+never takes the listener down.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from functools import partial
 from typing import Any
 
 import trio
-from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
-from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.typing import ConnectionState
 
 from ..pki import peer_identity
+from .http2 import h2_config, serve_h2
+from .http11 import HTTP11Limits, serve_http11
+
+__all__ = ["PEER_KEY", "serve_https", "hypercorn_config", "HTTP11Limits"]
 
 log = logging.getLogger("k3trio.apiserver")
 
@@ -32,18 +36,18 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 #: The scope key that carries the connection's verified client-certificate identity.
 PEER_KEY = "k3trio.peer"
 
+#: Seconds a client has to complete the TLS handshake.
+HANDSHAKE_TIMEOUT = 10.0
+
 
 def hypercorn_config() -> Config:
-    """Hypercorn settings for the API server: long-lived watches, many h2 streams."""
-    config = Config()
-    config.keep_alive_timeout = 90
-    config.read_timeout = None
-    config.h2_max_concurrent_streams = 250
-    config.h11_max_incomplete_size = 64 * 1024
-    config.ssl_handshake_timeout = 10
-    config.accesslog = None
-    config.errorlog = logging.getLogger("k3trio.apiserver.http")  # type: ignore[assignment]
-    return config
+    """Hypercorn settings for the API server's HTTP/2 connections (see :func:`.http2.h2_config`)."""
+    return h2_config()
+
+
+def tune_ssl_context(ctx: ssl.SSLContext) -> None:
+    """Server-side TLS settings that cost nothing in security and save CPU per connection."""
+    ctx.options |= ssl.OP_NO_RENEGOTIATION
 
 
 async def serve_https(
@@ -52,20 +56,22 @@ async def serve_https(
     *,
     host: str,
     port: int,
+    http11_limits: HTTP11Limits | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` over TLS on ``host:port`` until cancelled.
 
     Reports the bound port through ``task_status`` (useful with ``port=0``).
     """
-    config = hypercorn_config()
+    tune_ssl_context(ssl_context)
+    config = h2_config()
     context = WorkerContext(None)
     listeners = await trio.open_ssl_over_tcp_listeners(
         port, ssl_context, host=host, https_compatible=True, backlog=1024
     )
     bound = listeners[0].transport_listener.socket.getsockname()[1]
     log.info("API server listening on https://%s:%d", host, bound)
-    handler = partial(_serve_connection, app, config, context)
+    handler = partial(_serve_connection, app, config, context, http11_limits or HTTP11Limits())
     async with trio.open_nursery() as nursery:
         await nursery.start(trio.serve_listeners, handler, listeners)
         task_status.started(bound)
@@ -75,33 +81,36 @@ async def _serve_connection(
     app: ASGIApp,
     config: Config,
     context: WorkerContext,
+    limits: HTTP11Limits,
     stream: trio.SSLStream[trio.SocketStream],
 ) -> None:
     try:
-        with trio.fail_after(config.ssl_handshake_timeout):
+        with trio.fail_after(HANDSHAKE_TIMEOUT):
             await stream.do_handshake()
-    except (trio.BrokenResourceError, trio.TooSlowError, ssl.SSLError):
+    except (trio.BrokenResourceError, trio.TooSlowError, ssl.SSLError, OSError):
         await trio.aclose_forcefully(stream)
         return
-    identity = peer_identity(stream)
-
-    async def with_peer(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        scope[PEER_KEY] = identity
-        await app(scope, receive, send)
-
-    server = TCPServer(ASGIWrapper(with_peer), config, context, ConnectionState({}), stream)
+    sock = stream.transport_stream.socket
     try:
-        await server.run()
+        client = _addr(sock.getpeername())
+        server = _addr(sock.getsockname())
+    except OSError:
+        await trio.aclose_forcefully(stream)
+        return
+    scope = {"client": client, "server": server, PEER_KEY: peer_identity(stream)}
+    try:
+        if stream.selected_alpn_protocol() == "h2":
+            await serve_h2(stream, app, scope, config, context)
+        else:
+            await serve_http11(stream, app, scope, limits)
     except Exception:
-        # One broken connection (a protocol error, a reset HTTP/2 stream the protocol layer
-        # trips over) must never take the listener and every other connection down with it.
-        log.debug("connection from %s ended with an error", _peer_name(stream), exc_info=True)
+        # One broken connection must never take the listener and every other connection
+        # down with it.
+        log.debug("connection from %s ended with an error", client, exc_info=True)
         await trio.aclose_forcefully(stream)
 
 
-def _peer_name(stream: trio.SSLStream[trio.SocketStream]) -> str:
-    try:
-        host, port = stream.transport_stream.socket.getpeername()[:2]
-    except (OSError, AttributeError, ValueError):
-        return "?"
-    return f"{host}:{port}"
+def _addr(sockaddr: Any) -> tuple[str, int] | None:
+    if isinstance(sockaddr, tuple) and len(sockaddr) >= 2:
+        return (str(sockaddr[0]), int(sockaddr[1]))
+    return None

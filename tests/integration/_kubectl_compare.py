@@ -179,6 +179,8 @@ def normalize_object(obj: Any, ns: str) -> Any:
             if isinstance(spec, dict) and o.get("kind") == "Service":
                 spec.pop("clusterIP", None)
                 spec.pop("clusterIPs", None)
+                for port in spec.get("ports") or []:
+                    port.pop("nodePort", None)
             for v in o.values():
                 clean(v)
         elif isinstance(o, list):
@@ -203,8 +205,8 @@ class Twin:
         o_args = [a.replace("{ns}", self.ours_ns) for a in args]
         r_in = input.replace("{ns}", self.real_ns) if input else None
         o_in = input.replace("{ns}", self.ours_ns) if input else None
-        real = self.pair.real(*r_args, "-n", self.real_ns, input=r_in)
-        ours = self.pair.ours(*o_args, "-n", self.ours_ns, input=o_in)
+        real = self.pair.real("-n", self.real_ns, *r_args, input=r_in)
+        ours = self.pair.ours("-n", self.ours_ns, *o_args, input=o_in)
         r_out, o_out = real.out.replace(self.real_ns, "NS"), ours.out.replace(self.ours_ns, "NS")
         r_err, o_err = real.err.replace(self.real_ns, "NS"), ours.err.replace(self.ours_ns, "NS")
         ctx = f"\nargs: {args}\nreal rc={real.code}\n{r_out}\n{r_err}\nours rc={ours.code}\n{o_out}\n{o_err}"

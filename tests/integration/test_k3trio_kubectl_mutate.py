@@ -126,3 +126,44 @@ def test_label_annotate_patch_scale(twin: Twin) -> None:
     twin.run("delete", "cm,deploy,svc", "-l", "app=web")
     twin.run("delete", "cm", "--all")
     twin.run("delete", "cm")
+
+
+GENERATORS = [
+    ["namespace", "{ns}-child"], ["deployment", "d1", "--image=nginx", "--replicas=2", "--port=80"],
+    ["deployment", "d2", "--image=a", "--image=b"],
+    ["configmap", "c1", "--from-literal=a=b", "--from-literal=c=d"],
+    ["secret", "generic", "s1", "--from-literal=a=b", "--type=x"],
+    ["secret", "docker-registry", "r1", "--docker-server=s", "--docker-username=u",
+     "--docker-password=p", "--docker-email=e"],
+    ["service", "clusterip", "sv1", "--tcp=80:8080", "--tcp=443"],
+    ["service", "nodeport", "np", "--tcp=80:8080"], ["service", "loadbalancer", "lb", "--tcp=80"],
+    ["service", "externalname", "en", "--external-name=a.com"], ["serviceaccount", "sa1"],
+    ["role", "r1", "--verb=get,list", "--resource=pods,deployments.apps", "--resource-name=x"],
+    ["rolebinding", "rb1", "--role=r1", "--user=u1", "--group=g1", "--serviceaccount=default:sa1"],
+    ["quota", "q1", "--hard=pods=2,cpu=1"],
+    ["poddisruptionbudget", "pdb1", "--selector=app=x", "--min-available=1"],
+    ["ns"], ["deploy", "x"], ["cm", "c3", "--from-literal=bad"], ["secret", "generic"],
+]
+
+
+@pytest.mark.parametrize("args", GENERATORS)
+def test_generators(twin: Twin, args: list[str]) -> None:
+    twin.run("create", *args, "--dry-run=client", "-o", "yaml")
+    twin.run("create", *args)
+    if len(args) > 1 and args[0] not in ("namespace",):
+        twin.run("get", "-o", "yaml", *_get_args(args), stdout="yaml")
+
+
+def _get_args(args: list[str]) -> list[str]:
+    kind = args[0]
+    if kind in ("secret", "service"):
+        return [kind, args[2]] if len(args) > 2 else [kind]
+    return [kind, args[1]]
+
+
+def test_job_and_cronjob_generators(twin: Twin) -> None:
+    twin.run("create", "job", "j1", "--image=busybox", "--dry-run=client", "-o", "json", "--",
+             "echo", "hi")
+    twin.run("create", "cronjob", "cj1", "--image=busybox", "--schedule=*/1 * * * *", "--", "date")
+    twin.run("create", "deployment", "d3", "--image=nginx", "--", "sleep", "1")
+    twin.same_objects("cronjob,deploy")

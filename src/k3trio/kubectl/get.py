@@ -176,7 +176,9 @@ def run(f: Factory, args: list[str], opts: dict[str, Any]) -> int:
             prefixes = [prefixes[i] for i in order]
         if not opts["show_managed_fields"]:
             objs = [_strip_managed(o) for o in objs]
-        if objs or fmt.kind not in ("name", "custom-columns"):
+        if single and not objs:
+            pass  # one named object that failed: kubectl prints no empty List
+        elif objs or fmt.kind not in ("name", "custom-columns"):
             text = _render(fmt, objs, single and len(objs) == 1 and not fetch.errors, opts,
                            prefixes)
             f.out.write(text)

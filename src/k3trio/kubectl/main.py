@@ -195,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
             sub = found
             rest = argv[:index] + after_cmd[:offset] + after_cmd[offset + 1:]
     cmd_name = f"{command} {sub}" if sub else command
-    flagset = FlagSet(GLOBAL_FLAGS + _command_flags(module, command, sub))
+    own = _command_flags(module, command, sub)
+    shadowed = {fl.dest for fl in own}
+    flagset = FlagSet(GLOBAL_FLAGS + own)
     try:
         values, positional, after = flagset.parse(rest)
     except FlagError as exc:
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     from .factory import Factory
 
     try:
-        f = Factory(_overrides(values), cache_dir=values.get("cache_dir") or None,
+        f = Factory(_overrides({k: v for k, v in values.items() if k not in shadowed}), cache_dir=values.get("cache_dir") or None,
                     warnings_as_errors=bool(values.get("warnings_as_errors")))
     except CommandError as exc:
         sys.stderr.write(message_for(exc) + "\n")
@@ -229,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         sys.stdout.flush()
         sys.stderr.write(message_for(exc) + "\n")
-        sys.stderr.write(f"See 'kubectl {cmd_name} -h' for help and examples\n")
+        sys.stderr.write(f"See 'kubectl {exc.command or cmd_name} -h' for help and examples\n")
         return exc.code
     except Exception as exc:  # every failure is worded once, here
         from .discovery import UnknownResource

@@ -120,7 +120,7 @@ def place(f: Factory, obj: dict[str, Any], source: str = "") -> Placement:
 
 
 def report(f: Factory, opts: dict[str, Any], res: ApiResource, obj: dict[str, Any],
-           verb: str, *, name: str | None = None) -> None:
+           verb: str, *, name: str | None = None, typed: bool = False) -> None:
     """Print ``kind.group/name verb`` (with the dry-run suffix) or the object per ``-o``."""
     output = opts.get("output") or ""
     mode = dry_run_mode(opts) if "dry_run" in opts else "none"
@@ -134,7 +134,7 @@ def report(f: Factory, opts: dict[str, Any], res: ApiResource, obj: dict[str, An
             if isinstance(meta, dict) and "managedFields" in meta:
                 shown = {**obj, "metadata": {k: v for k, v in meta.items()
                                              if k != "managedFields"}}
-        f.out.write(render(fmt, [shown], single=True))
+        f.out.write(render(fmt, [shown], single=True, typed=typed))
         return
     obj_name = name if name is not None else str((obj.get("metadata") or {}).get("name", ""))
     text = f"{res.kind_prefix}/{obj_name}"

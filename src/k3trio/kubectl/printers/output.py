@@ -100,8 +100,12 @@ def as_list(objs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def render(fmt: OutputFormat, objs: Sequence[dict[str, Any]], *, single: bool,
-           no_headers: bool = False, name_prefixes: Sequence[str] | None = None) -> str:
+           no_headers: bool = False, name_prefixes: Sequence[str] | None = None,
+           typed: bool = False) -> str:
     """The text of ``objs`` in format ``fmt``.
+
+    ``typed``: the objects were built locally in Go struct field order (``--dry-run=client``);
+    kubectl prints those as JSON in that order instead of sorting keys.
 
     Raises:
         CommandError: a template that does not parse or fails to execute.
@@ -121,7 +125,7 @@ def render(fmt: OutputFormat, objs: Sequence[dict[str, Any]], *, single: bool,
     if fmt.kind == "json":
         from .yamlfmt import go_json_indent
 
-        return go_json_indent(doc)
+        return go_json_indent(doc, sort_keys=not typed)
     if fmt.kind == "jsonpath":
         return run_jsonpath(fmt.arg, doc, json_output=fmt.json_output)
     raise CommandError(f"error: output format {fmt.kind!r} is not supported")

@@ -113,7 +113,8 @@ def _float_text(f: float) -> str:
 
 
 class _GoDumper(_Dumper):  # type: ignore[misc,valid-type]
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 _STR = "tag:yaml.org,2002:str"

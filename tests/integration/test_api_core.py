@@ -119,3 +119,25 @@ def test_python_client_watch(k8s_client):
         if len(seen) == 2:
             break
     assert seen == ["ADDED", "DELETED"]
+
+
+def test_python_client_watch_all_namespaces_by_name(k8s_client):
+    """A cross-namespace watch with a metadata.name field selector sees later changes
+    (controllers watch their per-namespace objects this way)."""
+    from kubernetes import client, watch
+
+    core = client.CoreV1Api(k8s_client)
+    name = unique("pwn")
+    selector = f"metadata.name={name}"
+    rv = core.list_config_map_for_all_namespaces(field_selector=selector).metadata.resource_version
+    core.create_namespaced_config_map("default", {"metadata": {"name": name}})
+    core.create_namespaced_config_map("default", {"metadata": {"name": name + "-other"}})
+    core.delete_namespaced_config_map(name, "default")
+    seen = []
+    for event in watch.Watch().stream(
+        core.list_config_map_for_all_namespaces, field_selector=selector, resource_version=rv, timeout_seconds=2
+    ):
+        seen.append((event["type"], event["object"].metadata.name))
+        if len(seen) == 2:
+            break
+    assert seen == [("ADDED", name), ("DELETED", name)]

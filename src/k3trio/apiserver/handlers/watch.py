@@ -77,7 +77,9 @@ async def handle_watch(req: Request, storage: ResourceStorage) -> None:
     if timeout is None or timeout <= 0:
         timeout = int(DEFAULT_TIMEOUT * (1 + random.random()))
     prefix = storage.info.storage_list_prefix(req.info.namespace)
-    if req.info.name:
+    # A name (from the path, or a ``metadata.name`` field selector) narrows the watch to one
+    # key, unless the watch spans namespaces (the selector then does the filtering).
+    if req.info.name and (req.info.namespace or not storage.info.namespaced):
         prefix = storage.key(req.info.namespace, req.info.name)
         name_key = prefix
         base = match

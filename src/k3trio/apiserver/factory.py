@@ -92,6 +92,8 @@ class StorageSet:
             if self._nursery is not None:
                 self._nursery.start_soon(cache.run)
         namespaces = None if (info.group, info.resource) == ("", "namespaces") else self._namespaces()
+        if sinfo.custom:
+            cache.set_on_decode(strategy.on_read)
         storage = ResourceStorage(sinfo, self.store, strategy, self.plugins, namespaces=namespaces, cache=cache)
         self._storages[key] = storage
         return storage

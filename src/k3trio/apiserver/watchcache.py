@@ -162,6 +162,28 @@ class WatchCache:
         self._watchers: set[CacheWatcher] = set()
         self._sorted_keys: list[str] | None = None
         self._changed = trio.Condition()
+        #: Applied to every object decoded from the store (custom resources: schema
+        #: defaults, as upstream's storage decoder applies them on read).
+        self.on_decode: Callable[[dict[str, Any]], None] | None = None
+
+    def decode(self, key: str, value: bytes, rv: int) -> StoredObject:
+        """A stored value decoded as this cache serves it (``on_decode`` applied)."""
+        obj = decode(key, value, rv)
+        if self.on_decode is not None:
+            self.on_decode(obj.obj)
+        return obj
+
+    def set_on_decode(self, hook: Callable[[dict[str, Any]], None] | None) -> None:
+        """Serve objects through ``hook`` from now on; cached objects are redone at once
+        (a new schema's defaults show on the next read). Watchers see no event for it."""
+        self.on_decode = hook
+        if hook is None:
+            return
+        for key, current in list(self.objects.items()):
+            obj = current.mutable()
+            hook(obj)
+            if obj != current.obj:
+                self.objects[key] = StoredObject(key, obj, current.rv)
 
     # -- reading -------------------------------------------------------------------------------
     def peek(self, key: str) -> StoredObject | None:
@@ -276,7 +298,7 @@ class WatchCache:
             result = await self.store.list(self.prefix, revision=revision, limit=LIST_PAGE, start=start)
             revision = result.revision
             for kv in result.kvs:
-                objects[kv.key] = decode(kv.key, kv.value, kv.mod_revision)
+                objects[kv.key] = self.decode(kv.key, kv.value, kv.mod_revision)
             if not result.more or not result.kvs:
                 break
             start = result.kvs[-1].key + "\x00"
@@ -299,14 +321,14 @@ class WatchCache:
         if ev.type is EventType.DELETE:
             if prev is None:
                 value = ev.prev_kv.value if ev.prev_kv is not None else ev.kv.value
-                prev = decode(key, value, rv)
+                prev = self.decode(key, value, rv)
             obj = prev.with_rv(rv)
             del_prev = prev
             self.objects.pop(key, None)
             self._sorted_keys = None
             event = WatchEvent("DELETED", obj, del_prev, rv)
         else:
-            obj = decode(key, ev.kv.value, rv)
+            obj = self.decode(key, ev.kv.value, rv)
             if prev is None:
                 self._sorted_keys = None
             self.objects[key] = obj

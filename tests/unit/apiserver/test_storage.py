@@ -167,3 +167,93 @@ async def test_slow_watcher_is_closed(storages):
         await cms.create("default", cm(f"s{i}"), ctx)
     await trio.testing.wait_all_tasks_blocked()
     assert watcher.closed and watcher.overflowed
+
+
+async def test_status_writes_take_metadata_where_upstream_does(storages):
+    ctx = RequestContext()
+    svcs = storages.storage(BUILTIN.get("", "v1", "services"))
+    created = await svcs.create("default", {"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}}, ctx)
+    assert created.obj["status"] == {"loadBalancer": {}}
+
+    def status(old):
+        old["metadata"].setdefault("annotations", {})["patchedstatus"] = "true"
+        old["status"] = {"loadBalancer": {"ingress": [{"ip": "203.0.113.1"}]}}
+        old["spec"]["ports"][0]["port"] = 81
+        return old
+
+    s2, _ = await svcs.update("default", "s", status, ctx, subresource="status")
+    assert s2.metadata["annotations"] == {"patchedstatus": "true"}
+    assert s2.obj["spec"]["ports"][0]["port"] == 80
+
+    deps = storages.storage(BUILTIN.get("apps", "v1", "deployments"))
+    body = {
+        "metadata": {"name": "d", "labels": {"a": "b"}},
+        "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}},
+    }
+    await deps.create("default", body, ctx)
+
+    def relabel(old):
+        old["metadata"]["labels"] = {"x": "y"}
+        old["metadata"]["annotations"] = {"n": "1"}
+        return old
+
+    d2, _ = await deps.update("default", "d", relabel, ctx, subresource="status")
+    assert d2.metadata["labels"] == {"a": "b"} and d2.metadata["annotations"] == {"n": "1"}
+
+
+async def test_csr_approval_changes_only_conditions_and_stamps_times(storages):
+    csrs = storages.storage(BUILTIN.get("certificates.k8s.io", "v1", "certificatesigningrequests"))
+    ctx = RequestContext()
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    req = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x")])).sign(key, hashes.SHA256())
+    pem = base64.b64encode(req.public_bytes(serialization.Encoding.PEM)).decode()
+    await csrs.create("", {"metadata": {"name": "c"}, "spec": {
+        "request": pem, "signerName": "example.com/x", "usages": ["digital signature"]}}, ctx)
+
+    def approve(old):
+        old["spec"]["signerName"] = "example.com/other"
+        old["status"] = {"conditions": [{"type": "Approved", "status": "True", "reason": "R", "message": "m"}]}
+        return old
+
+    approved, _ = await csrs.update("", "c", approve, ctx, subresource="approval")
+    cond = approved.obj["status"]["conditions"][0]
+    assert cond["lastUpdateTime"] and cond["lastTransitionTime"]
+    assert approved.obj["spec"]["signerName"] == "example.com/x"
+
+    def status(old):
+        old["status"] = {"conditions": [{"type": "Failed", "status": "True", "reason": "R", "message": "m"}]}
+        return old
+
+    after, _ = await csrs.update("", "c", status, ctx, subresource="status")
+    assert [c["type"] for c in after.obj["status"]["conditions"]] == ["Approved", "Failed"]
+
+
+async def test_cache_on_decode_redoes_cached_objects(storages):
+    cms = storages.storage(BUILTIN.get("", "v1", "configmaps"))
+    await cms.create("default", cm("dflt"), RequestContext())
+    cache = storages.cache(BUILTIN.get("", "v1", "configmaps"))
+    with trio.fail_after(5):
+        while cache.peek(cms.key("default", "dflt")) is None:
+            await trio.sleep(0.01)
+
+    def hook(obj):
+        obj.setdefault("data", {}).setdefault("added", "yes")
+
+    cache.set_on_decode(hook)
+    try:
+        assert (await cms.get("default", "dflt")).obj["data"] == {"k": "v", "added": "yes"}
+        await cms.create("default", cm("dflt2"), RequestContext())
+        with trio.fail_after(5):
+            while cache.peek(cms.key("default", "dflt2")) is None:
+                await trio.sleep(0.01)
+        assert cache.peek(cms.key("default", "dflt2")).obj["data"]["added"] == "yes"
+    finally:
+        cache.on_decode = None

@@ -135,6 +135,7 @@ class ResourceStorage:
             hit = self.cache.peek(key)
             if hit is not None and hit.rv == rv:
                 return hit
+            return self.cache.decode(key, value, rv)
         return decode(key, value, rv)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -231,10 +232,16 @@ class ResourceStorage:
             dry_run=ctx.dry_run,
         )
 
-    async def _mutate(self, attrs: AdmissionAttributes) -> None:
+    async def _mutate(self, attrs: AdmissionAttributes, *, redefault: bool = True) -> None:
+        """Mutating admission; defaults run again over what the plug-ins added (as upstream
+        decodes a mutated object again)."""
+        ran = False
         for plugin in self.plugins.mutating:
             if plugin.handles(attrs):
                 await plugin.admit(attrs)
+                ran = True
+        if ran and redefault and attrs.obj is not None:
+            self.strategy.default(attrs.obj, self.info.version)
 
     async def _validate_admission(self, attrs: AdmissionAttributes) -> None:
         for plugin in self.plugins.validating:
@@ -435,7 +442,7 @@ class ResourceStorage:
                 new["spec"].pop("finalizers", None)
         elif not subresource:
             self.strategy.default(new, self.info.version)
-        await self._mutate(self._attrs(Operation.UPDATE, ctx, namespace, name, new, old, subresource))
+        await self._mutate(self._attrs(Operation.UPDATE, ctx, namespace, name, new, old, subresource), redefault=not subresource)
         meta = new.setdefault("metadata", {})
         old_meta = old.get("metadata") or {}
         if subresource in ("", "scale"):

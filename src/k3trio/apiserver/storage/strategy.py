@@ -330,6 +330,17 @@ class CustomResourceStrategy(Strategy):
         _crd.prune(self.schema, obj)
         _crd.apply_defaults(self.schema, obj)
 
+    def on_read(self, obj: Obj) -> None:
+        """Defaults of the current schema on objects read from the store (upstream's
+        storage decoder defaults, so a default added later shows on old objects)."""
+        if self.schema is None:
+            return
+        try:
+            from ...api import crd as _crd
+        except ImportError:  # pragma: no cover
+            return
+        _crd.apply_defaults(self.schema, obj)
+
     def validate(self, obj: Obj, old: Obj | None) -> list[FieldError]:
         errs = super().validate(obj, old)
         if self.schema is not None:

@@ -79,10 +79,29 @@ def make_table(
         if no_headers:
             table["columnDefinitions"] = []
         return table
+    if (info.group, info.resource) == ("events.k8s.io", "events"):
+        return _events_table(objs, include_object=include_object, list_meta=list_meta, no_headers=no_headers)
     return build_table(
         info.group, info.resource, objs, now=_now(), include_object=include_object, list_meta=list_meta,
         no_headers=no_headers,
     )
+
+
+def _events_table(
+    objs: list[dict[str, Any]], *, include_object: str, list_meta: dict[str, Any] | None, no_headers: bool
+) -> dict[str, Any]:
+    """events.k8s.io Events print as core Events do (upstream shares one internal type and
+    printer); rows still embed the events.k8s.io objects."""
+    from ..conversion import convert
+
+    core = [convert(o, "v1") for o in objs]
+    table = build_table(
+        "", "events", core, now=_now(), include_object=include_object, list_meta=list_meta, no_headers=no_headers,
+    )
+    if include_object == "Object":
+        for row, obj in zip(table.get("rows") or [], objs):
+            row["object"] = obj
+    return table
 
 
 def render_object(req: Request, obj: StoredObject) -> tuple[bytes, str]:

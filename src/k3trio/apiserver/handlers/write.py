@@ -18,6 +18,7 @@ from .read import list_page, render_object
 __all__ = ["handle_create", "handle_update", "handle_patch", "handle_delete", "handle_deletecollection"]
 
 Obj = dict[str, Any]
+QUOTE = '"'
 
 
 def _check_kind(req: Request, obj: Any, *, kind: str | None = None, api_version: str | None = None) -> Obj:
@@ -144,6 +145,7 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
             raise BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set")
         force = req.flag("force")
         ctx.apply = True
+        _apply_schema_check(req, applied)
         from ...api import meta as _meta
 
         def apply_updater(old: Obj | None) -> Obj:
@@ -207,6 +209,29 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
 
     stored, _ = await storage.update(req.info.namespace, req.info.name, updater, ctx, subresource=sub, unconditional=True)
     await _respond(req, 200, stored)
+
+
+def _apply_schema_check(req: Request, applied: Obj) -> None:
+    """An apply configuration may only name fields the schema declares (whatever the
+    ``fieldValidation``): upstream's typed conversion answers 500 ``field not declared in
+    schema`` otherwise."""
+    import copy
+
+    from .unknown_fields import unknown_fields
+
+    problems = [p for p in unknown_fields(req.resource, copy.deepcopy(applied)) if p.startswith("unknown field ")]
+    if not problems:
+        return
+    errors = [f".{p.removeprefix('unknown field ').strip(QUOTE)}: field not declared in schema" for p in problems]
+    meta = applied.get("metadata") if isinstance(applied.get("metadata"), dict) else {}
+    info = req.resource
+    gvk = f"{info.group}/{info.version}, Kind={info.kind}"
+    detail = errors[0] if len(errors) == 1 else "errors:\n  " + "\n  ".join(errors)
+    raise APIError(
+        f"failed to create typed patch object ({meta.get('namespace') or req.info.namespace}/"
+        f"{meta.get('name') or req.info.name}; {gvk}): {detail}",
+        code=500, reason="",
+    )
 
 
 def _patch_error(exc: Exception) -> APIError:

@@ -176,6 +176,13 @@ def normalize_object(obj: Any, ns: str) -> Any:
                         meta.pop("annotations")
             o.pop("status", None)
             spec = o.get("spec")
+            if isinstance(spec, dict) and o.get("kind") == "Node":
+                spec.pop("podCIDR", None)
+                spec.pop("podCIDRs", None)
+                for t in spec.get("taints") or []:
+                    t.pop("timeAdded", None)
+                if spec.get("taints"):  # the node controller adds its taint at any moment
+                    spec["taints"].sort(key=lambda t: (t.get("key", ""), t.get("effect", "")))
             if isinstance(spec, dict) and o.get("kind") == "Service":
                 spec.pop("clusterIP", None)
                 spec.pop("clusterIPs", None)

@@ -185,7 +185,7 @@ def _client_side(f: Factory, opts: dict[str, Any], where: Any, obj: dict[str, An
     annotations = (current.get("metadata") or {}).get("annotations") or {}
     original = None
     if LAST_APPLIED not in annotations and mode != "client":
-        f.err.write(f"Warning: resource {where.resource.group_resource}/{where.name} is missing "
+        f.err.write(f"Warning: resource {where.resource.resource}/{where.name} is missing "
                     f"the {LAST_APPLIED} annotation which is required by kubectl apply. kubectl "
                     "apply should only be used on resources created declaratively by either "
                     "kubectl create --save-config or kubectl apply. The missing annotation will "

@@ -75,6 +75,7 @@ def message_for(exc: BaseException) -> str:
         return str(exc)
     text = str(exc)
     if isinstance(exc, CommandError) and not isinstance(exc, UsageError):
-        if text.startswith(("error: ", "Error from server", "The ", "Unable to connect")):
+        if text.startswith(("error: ", "Error from server", "The ", "Unable to connect",
+                            "the server doesn't have")):
             return text
     return text if text.startswith("error: ") else f"error: {text}"

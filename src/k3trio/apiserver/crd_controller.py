@@ -287,6 +287,9 @@ class CRDController:
             meta["finalizers"] = [f for f in meta.get("finalizers") or [] if f != CRD_CLEANUP_FINALIZER]
             if not meta["finalizers"]:
                 del meta["finalizers"]
+                # This write removes the CRD: stop serving first, so nobody sees its
+                # resources served after the CRD itself is gone.
+                self._stop_serving(name)
             set_crd_condition(old, "Terminating", "True", "InstanceDeletionCompleted", "removed all instances", _now())
             return old
 

@@ -12,7 +12,7 @@ from ..negotiation import decode_body, patch_type
 from ..storage.objects import StoredObject, dumps
 from ..storage.resource import ResourceStorage
 from .common import Request, read_body, send_bytes, send_json
-from .write import success_status
+from .write import delete_context, success_status
 
 __all__ = ["handle_scale", "handle_binding", "handle_eviction"]
 
@@ -188,7 +188,7 @@ async def handle_eviction(req: Request, storage: ResourceStorage) -> None:
     check = getattr(storage.plugins, "eviction_check", None)
     if check is not None:
         await check(req.info.namespace, req.info.name, body)
-    obj, _ = await storage.delete(req.info.namespace, req.info.name, options, req.context())
+    obj, _ = await storage.delete(req.info.namespace, req.info.name, options, delete_context(req, options))
     status = success_status(storage.info, obj.name, "")
     status["details"] = {"name": obj.name, "kind": "pods"}
     status["code"] = 201

@@ -267,7 +267,7 @@ def _delete_options(req: Request, body: bytes) -> Obj:
     return options
 
 
-def _delete_context(req: Request, options: Obj) -> Any:
+def delete_context(req: Request, options: Obj) -> Any:
     """The request context of a delete: ``dryRun`` may come in the DeleteOptions body too."""
     ctx = req.context()
     dry_run = options.get("dryRun") or []
@@ -294,7 +294,7 @@ def success_status(info: Any, name: str, uid: str) -> Obj:
 async def handle_delete(req: Request, storage: ResourceStorage) -> None:
     body = await read_body(req.receive)
     options = _delete_options(req, body)
-    obj, deleted = await storage.delete(req.info.namespace, req.info.name, options, _delete_context(req, options))
+    obj, deleted = await storage.delete(req.info.namespace, req.info.name, options, delete_context(req, options))
     if deleted and not storage.return_deleted_object:
         await send_json(req.send, 200, success_status(storage.info, obj.name, str(obj.metadata.get("uid", ""))), req.warnings)
         return
@@ -307,7 +307,7 @@ async def handle_delete(req: Request, storage: ResourceStorage) -> None:
 async def handle_deletecollection(req: Request, storage: ResourceStorage) -> None:
     body = await read_body(req.receive)
     options = _delete_options(req, body)
-    ctx = _delete_context(req, options)
+    ctx = delete_context(req, options)
     page = await list_page(req, storage)
     deleted = []
     from ...api.errors import NotFound

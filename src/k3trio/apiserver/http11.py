@@ -30,6 +30,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,10 @@ class _Connection:
         self.limits = limits
         self.buf = b""
         self.broken = False
+        # Streams with their own deadlines (TLSStream) need no cancel scope per read or write.
+        self.timed = hasattr(stream, "read_deadline") and hasattr(stream, "write_timeout")
+        if self.timed:
+            stream.write_timeout = limits.write_timeout  # type: ignore[attr-defined]
         #: Request bytes may still be in flight when the connection closes.
         self.linger = False
         # Per exchange:
@@ -158,6 +163,10 @@ class _Connection:
         response the client has not read yet (a 413 or 400). So the write side is shut down
         and input is discarded until the client closes or ``close_timeout`` passes.
         """
+        lingering = getattr(self.stream, "aclose_lingering", None)
+        if lingering is not None:
+            await lingering(self.limits.close_timeout)
+            return
         transport: Any = getattr(self.stream, "transport_stream", self.stream)
         with trio.move_on_after(self.limits.close_timeout):
             try:
@@ -175,14 +184,22 @@ class _Connection:
         Raises:
             _Broken: the transport failed.
         """
-        with trio.move_on_at(deadline):
-            try:
-                data = await self.stream.receive_some(self.limits.receive_size)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                self._break()
-                raise _Broken() from exc
-            return bytes(data)
-        return None
+        stream = self.stream
+        try:
+            if self.timed:
+                stream.read_deadline = deadline  # type: ignore[attr-defined]
+                try:
+                    return bytes(await stream.receive_some(self.limits.receive_size))
+                finally:
+                    stream.read_deadline = math.inf  # type: ignore[attr-defined]
+            with trio.move_on_at(deadline):
+                return bytes(await stream.receive_some(self.limits.receive_size))
+            return None
+        except trio.TooSlowError:
+            return None
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            self._break()
+            raise _Broken() from exc
 
     async def _recv_body(self) -> bytes:
         """Body bytes from the peer. Raises _Broken on EOF, timeout or failure."""
@@ -304,12 +321,15 @@ class _Connection:
         if not self.broken:
             self.broken = True
             self.keep_alive = False
-            stream = self.stream
             # Closing the socket wakes a read pending in another task.
-            transport = getattr(stream, "transport_stream", stream)
-            sock = getattr(transport, "socket", None)
-            if sock is not None:
-                sock.close()
+            abort = getattr(self.stream, "abort", None)
+            if abort is not None:
+                abort()
+            else:
+                transport = getattr(self.stream, "transport_stream", self.stream)
+                sock = getattr(transport, "socket", None)
+                if sock is not None:
+                    sock.close()
         if self.done_event is not None:
             self.done_event.set()
 
@@ -317,10 +337,14 @@ class _Connection:
         """Send ``data``; raises _Broken when the peer is gone or too slow."""
         completed = False
         try:
-            with trio.move_on_after(self.limits.write_timeout):
+            if self.timed:
                 await self.stream.send_all(data)
                 completed = True
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            else:
+                with trio.move_on_after(self.limits.write_timeout):
+                    await self.stream.send_all(data)
+                    completed = True
+        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError, OSError) as exc:
             self._break()
             raise _Broken() from exc
         finally:
@@ -362,7 +386,15 @@ class _Connection:
                 raise RuntimeError("http.response.start sent twice")
             self.started = True
             self.status = int(message["status"])
-            self.headers = message.get("headers", ())
+            self.headers = headers = message.get("headers", ())
+            for name, _ in headers:
+                if name.lower() == b"content-length":
+                    return
+            # A response of unknown length is a stream (a watch): its head goes out now, so
+            # the client sees the status before the first event.
+            data = self._head_bytes(b"", True)
+            if not self.broken:
+                await self._write_or_disconnect(data)
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
 

@@ -42,6 +42,8 @@ log = logging.getLogger("k3trio.apiserver.http")
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 MAX_RECV = 2**16
+#: Seconds one write may wait for a client that does not read.
+WRITE_TIMEOUT = 60.0
 
 
 def h2_config() -> Config:
@@ -91,7 +93,7 @@ class _H2Protocol(H2Protocol):
 
 
 class _Driver:
-    def __init__(self, stream: trio.SSLStream[Any], config: Config) -> None:
+    def __init__(self, stream: trio.abc.Stream, config: Config) -> None:
         self.stream = stream
         self.config = config
         self.send_lock = trio.Lock()
@@ -104,7 +106,7 @@ class _Driver:
                 try:
                     with trio.CancelScope(shield=True):
                         await self.stream.send_all(event.data)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
                     await self.protocol.handle(Closed())
         elif isinstance(event, Closed):
             self.idle_scope.cancel()
@@ -129,7 +131,7 @@ class _Driver:
 
 
 async def serve_h2(
-    stream: trio.SSLStream[Any],
+    stream: trio.abc.Stream,
     app: ASGIApp,
     scope: dict[str, Any],
     config: Config,
@@ -148,6 +150,9 @@ async def serve_h2(
         request_scope.update(extra)
         await app(request_scope, receive, send)
 
+    if hasattr(stream, "write_timeout"):
+        # A client that stops reading is dropped instead of holding its streams forever.
+        stream.write_timeout = WRITE_TIMEOUT
     driver = _Driver(stream, config)
     try:
         async with TaskGroup() as task_group:

@@ -5,7 +5,8 @@ servers do not hand to the app. So this module accepts TLS connections itself, c
 handshake, reads the peer identity (CN = user, O = groups) once per connection and puts it
 into every request's ASGI scope under ``"k3trio.peer"`` (:data:`PEER_KEY`).
 
-The protocol is chosen by ALPN: ``h2`` goes to hypercorn's HTTP/2 protocol (:mod:`.http2`),
+TLS runs on the socket through :mod:`.tlsstream` (one OpenSSL call per read or write). The
+protocol is chosen by ALPN: ``h2`` goes to hypercorn's HTTP/2 protocol (:mod:`.http2`),
 anything else (``http/1.1`` or no ALPN) to :mod:`.http11`, written for the API server's hot
 path. Each connection runs in its own task; a failing connection is logged and closed and
 never takes the listener down.
@@ -26,6 +27,7 @@ from hypercorn.trio.worker_context import WorkerContext
 from ..pki import peer_identity
 from .http2 import h2_config, serve_h2
 from .http11 import HTTP11Limits, serve_http11
+from .tlsstream import wrap_server_socket
 
 __all__ = ["PEER_KEY", "serve_https", "hypercorn_config", "HTTP11Limits"]
 
@@ -66,12 +68,10 @@ async def serve_https(
     tune_ssl_context(ssl_context)
     config = h2_config()
     context = WorkerContext(None)
-    listeners = await trio.open_ssl_over_tcp_listeners(
-        port, ssl_context, host=host, https_compatible=True, backlog=1024
-    )
-    bound = listeners[0].transport_listener.socket.getsockname()[1]
+    listeners = await trio.open_tcp_listeners(port, host=host, backlog=1024)
+    bound = listeners[0].socket.getsockname()[1]
     log.info("API server listening on https://%s:%d", host, bound)
-    handler = partial(_serve_connection, app, config, context, http11_limits or HTTP11Limits())
+    handler = partial(_serve_connection, app, ssl_context, config, context, http11_limits or HTTP11Limits())
     async with trio.open_nursery() as nursery:
         await nursery.start(trio.serve_listeners, handler, listeners)
         task_status.started(bound)
@@ -79,23 +79,24 @@ async def serve_https(
 
 async def _serve_connection(
     app: ASGIApp,
+    ssl_context: ssl.SSLContext,
     config: Config,
     context: WorkerContext,
     limits: HTTP11Limits,
-    stream: trio.SSLStream[trio.SocketStream],
+    tcp: trio.SocketStream,
 ) -> None:
+    try:
+        client = _addr(tcp.socket.getpeername())
+        server = _addr(tcp.socket.getsockname())
+        stream = wrap_server_socket(tcp, ssl_context)
+    except OSError:
+        await trio.aclose_forcefully(tcp)
+        return
     try:
         with trio.fail_after(HANDSHAKE_TIMEOUT):
             await stream.do_handshake()
-    except (trio.BrokenResourceError, trio.TooSlowError, ssl.SSLError, OSError):
-        await trio.aclose_forcefully(stream)
-        return
-    sock = stream.transport_stream.socket
-    try:
-        client = _addr(sock.getpeername())
-        server = _addr(sock.getsockname())
-    except OSError:
-        await trio.aclose_forcefully(stream)
+    except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
+        stream.abort()
         return
     scope = {"client": client, "server": server, PEER_KEY: peer_identity(stream)}
     try:
@@ -107,7 +108,8 @@ async def _serve_connection(
         # One broken connection must never take the listener and every other connection
         # down with it.
         log.debug("connection from %s ended with an error", client, exc_info=True)
-        await trio.aclose_forcefully(stream)
+    finally:
+        stream.abort()
 
 
 def _addr(sockaddr: Any) -> tuple[str, int] | None:

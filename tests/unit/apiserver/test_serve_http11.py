@@ -39,6 +39,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif path == "/hang":
         # A watch: stream until the client goes away.
         await send({"type": "http.response.start", "status": 200, "headers": []})
+        await trio.sleep(0.2)
         await send({"type": "http.response.body", "body": b"started\n", "more_body": True})
         message = await receive()
         assert message["type"] == "http.request"
@@ -175,6 +176,7 @@ async def test_streamed_response_is_chunked_and_connection_reusable() -> None:
         assert dict(resp.headers)[b"transfer-encoding"] == b"chunked"
         assert body == b"line 0\nline 1\nline 2\n"
         assert b"7\r\nline 0\n\r\n" in c.raw and c.raw.endswith(b"0\r\n\r\n")
+        assert b"content-length" not in c.raw
         resp, body = await c.request("POST", "/echo", b"again")
         assert body == b"again"
 
@@ -284,9 +286,13 @@ async def test_streaming_app_sees_disconnect() -> None:
     async with server() as port:
         stream = await trio.open_tcp_stream("127.0.0.1", port)
         await stream.send_all(b"GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
+        with trio.fail_after(0.15):
+            got = await stream.receive_some(65536)
+        # The head of a stream is sent at once, before its first chunk.
+        assert got.startswith(b"HTTP/1.1 200 OK\r\n") and got.endswith(b"transfer-encoding: chunked\r\n\r\n")
         with trio.fail_after(5):
             got = await stream.receive_some(65536)
-        assert b"started" in got
+        assert got == b"8\r\nstarted\n\r\n"
         await stream.aclose()
         with trio.fail_after(5):
             while not app.seen:  # type: ignore[attr-defined]

@@ -18,7 +18,11 @@ import pytest
 import trio
 
 from k3trio import pki
+from k3trio.apiserver.http11 import HTTP11Limits
 from k3trio.apiserver.serve import PEER_KEY, serve_https
+
+FAST = HTTP11Limits(keep_alive_timeout=0.3, header_timeout=0.3, read_timeout=0.3, write_timeout=0.3)
+flood_ended: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +50,28 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
         return
+    if scope["path"] == "/flood":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        with trio.move_on_after(10):
+            while True:
+                await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
+                with trio.move_on_after(0.01):
+                    if (await receive())["type"] == "http.disconnect":
+                        break
+        flood_ended.append("done")
+        return
     await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"{}"})
 
 
 @asynccontextmanager
-async def running(server_pki: pki.ServerPKI) -> AsyncIterator[int]:
+async def running(server_pki: pki.ServerPKI, limits: HTTP11Limits | None = None) -> AsyncIterator[int]:
     async with trio.open_nursery() as nursery:
         port = await nursery.start(
-            lambda task_status: serve_https(app, server_pki.server_ssl_context(), host="127.0.0.1", port=0, task_status=task_status)
+            lambda task_status: serve_https(
+                app, server_pki.server_ssl_context(), host="127.0.0.1", port=0, http11_limits=limits,
+                task_status=task_status,
+            )
         )
         yield port
         nursery.cancel_scope.cancel()
@@ -140,3 +157,48 @@ async def test_data_for_a_finished_or_reset_stream_keeps_the_connection(server_p
         assert json.loads(body)["user"] == "system:admin"
         assert not any(isinstance(e, h2.events.ConnectionTerminated) for e in events)
         await stream.aclose()
+
+
+async def tls_connect(server_pki: pki.ServerPKI, port: int) -> trio.SSLStream[trio.SocketStream]:
+    tcp = await trio.open_tcp_stream("127.0.0.1", port)
+    stream = trio.SSLStream(tcp, client_ctx(server_pki, ["http/1.1"]), server_hostname="127.0.0.1")
+    await stream.do_handshake()
+    return stream
+
+
+async def test_idle_tls_connection_is_closed(server_pki: pki.ServerPKI) -> None:
+    async with running(server_pki, FAST) as port:
+        stream = await tls_connect(server_pki, port)
+        await stream.send_all(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+        with trio.fail_after(5):
+            got = b""
+            while not got.endswith(b"{}"):
+                got += await stream.receive_some(65536)
+            assert got.startswith(b"HTTP/1.1 404 Not Found\r\n")
+            assert await stream.receive_some(65536) == b""
+
+
+async def test_tls_client_that_stops_reading_is_dropped(server_pki: pki.ServerPKI) -> None:
+    flood_ended.clear()
+    async with running(server_pki, FAST) as port:
+        stream = await tls_connect(server_pki, port)
+        await stream.send_all(b"GET /flood HTTP/1.1\r\nHost: x\r\n\r\n")
+        with trio.fail_after(8):
+            while not flood_ended:
+                await trio.sleep(0.05)
+        await trio.aclose_forcefully(stream)
+
+
+async def test_garbage_instead_of_a_handshake_does_not_hurt_the_listener(server_pki: pki.ServerPKI) -> None:
+    async with running(server_pki) as port:
+        tcp = await trio.open_tcp_stream("127.0.0.1", port)
+        await tcp.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        with trio.fail_after(5):
+            try:
+                while await tcp.receive_some(65536):
+                    pass
+            except trio.BrokenResourceError:
+                pass  # reset: the server dropped the connection
+        ctx = client_ctx(server_pki, ["http/1.1"])
+        async with httpx.AsyncClient(verify=ctx) as client:
+            assert (await client.get(f"https://127.0.0.1:{port}/who")).status_code == 200

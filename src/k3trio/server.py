@@ -3,6 +3,8 @@
 Start-up order (the supervisor derives it from ``requires``)::
 
     store ──> apiserver ──> kubeconfig (oneshot)
+                        ├──> controllers, scheduler
+                        └──> agent (unless --disable-agent): containerd, node, kubelet
 
 PKI material is created (or loaded) before anything starts: it is needed to listen at all.
 SIGTERM or SIGINT shuts the components down in reverse order within ``SHUTDOWN_GRACE``
@@ -138,6 +140,15 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
                 await nursery.start(run_scheduler, client)
                 task_status.started()
 
+    async def agent(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        from .agent.run import run_agent
+
+        async with component_client(ctx, "kubelet", "kubelet") as client:
+            await run_agent(client, cfg.agent(), cluster_dns=(cfg.cluster_dns,),
+                            cluster_domain=cfg.cluster_domain,
+                            should_stop=lambda: ctx.supervisor.shutting_down,
+                            task_status=task_status)
+
     components = [
         Component("store", store),
         Component("apiserver", apiserver, requires=("store",)),
@@ -147,6 +158,8 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
         components.append(Component("controllers", controllers, requires=("apiserver",)))
     if "scheduler" not in cfg.disable:
         components.append(Component("scheduler", scheduler, requires=("apiserver",)))
+    if not cfg.disable_agent:
+        components.append(Component("agent", agent, requires=("apiserver",)))
     return components
 
 

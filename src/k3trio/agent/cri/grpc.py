@@ -113,7 +113,7 @@ def _container_pb(c: ContainerConfig, sandbox: SandboxConfig) -> pb.ContainerCon
         command=list(c.command),
         args=list(c.args),
         working_dir=c.working_dir,
-        envs=[pb.KeyValue(key=e.key, value=e.value) for e in c.envs],
+        envs=[pb.KeyValue(key=e.key, value=e.value.encode()) for e in c.envs],
         mounts=[pb.Mount(container_path=m.container_path, host_path=m.host_path,
                          readonly=m.readonly) for m in c.mounts],
         labels=dict(c.labels),

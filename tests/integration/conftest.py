@@ -111,9 +111,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One ``k3trio server --disable-agent`` for every test of the module."""
-    srv = ServerProcess(tmp_path_factory.mktemp("apiserver") / "data", free_port()).start()
+def api_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One ``k3trio server --disable-agent`` for every test of the module.
+
+    A module may set ``SERVER_ARGS`` (a list of extra flags), e.g. to run without the
+    in-server scheduler when the module drives its own.
+    """
+    extra = list(getattr(request.module, "SERVER_ARGS", []))
+    srv = ServerProcess(
+        tmp_path_factory.mktemp("apiserver") / "data", free_port(), extra=extra
+    ).start()
     try:
         srv.wait_ready(timeout=30)
         yield srv

@@ -18,6 +18,9 @@ from ._server import ServerProcess
 from .conftest import unique
 
 
+#: These tests drive their own SchedulerService; the server's must not race it.
+SERVER_ARGS = ["--disable", "scheduler"]
+
 SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount", True)
 
 

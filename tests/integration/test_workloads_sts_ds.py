@@ -1,8 +1,7 @@
 """StatefulSets and DaemonSets in a real ``k3trio server`` driven by real kubectl.
 
-Three hollow nodes (``k3trio hollow-nodes``) run the pods bound to them; the scheduler runs
-next to the server as its own process (the server does not start one yet), so DaemonSet pods
-are bound through their node-name affinity as upstream.
+Three hollow nodes (``k3trio hollow-nodes``) run the pods bound to them; the server's own
+scheduler binds them (DaemonSet pods through their node-name affinity, as upstream).
 """
 
 from __future__ import annotations
@@ -21,30 +20,16 @@ import yaml
 from ._server import ServerProcess
 from .conftest import Kubectl, unique, wait_until
 
-_SCHEDULER = """
-import sys, trio
-from k3trio.client import Client
-from k3trio.scheduler.service import SchedulerService
-async def main():
-    async with Client.from_kubeconfig(sys.argv[1], component="kube-scheduler") as c:
-        await SchedulerService(c).run()
-trio.run(main)
-"""
-
-
 @pytest.fixture(scope="module")
 def nodes(api_server: ServerProcess, kctl: Kubectl,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Three Ready hollow nodes and a scheduler."""
+    """Three Ready hollow nodes."""
     prefix = unique("wn") + "-"
     logs = tmp_path_factory.mktemp("sts-ds")
     hollow = subprocess.Popen(
         [sys.executable, "-m", "k3trio", "hollow-nodes", "--count", "3",
          "--kubeconfig", str(api_server.kubeconfig), "--name-prefix", prefix],
         stdout=open(logs / "hollow.log", "wb"), stderr=subprocess.STDOUT)
-    sched = subprocess.Popen([sys.executable, "-c", _SCHEDULER, str(api_server.kubeconfig)],
-                             stdout=open(logs / "scheduler.log", "wb"),
-                             stderr=subprocess.STDOUT)
     try:
         def ready() -> list[str] | None:
             out = kctl.ok("get", "nodes", "--no-headers")
@@ -54,7 +39,7 @@ def nodes(api_server: ServerProcess, kctl: Kubectl,
 
         yield wait_until(ready, timeout=30)
     finally:
-        for proc in (sched, hollow):
+        for proc in (hollow,):
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=10)

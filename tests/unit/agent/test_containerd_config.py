@@ -17,12 +17,13 @@ def _paths(tmp_path: Path) -> ContainerdPaths:
     return ContainerdPaths.under(tmp_path / "agent")
 
 
-def test_layout_keeps_everything_under_the_agent_dir(tmp_path: Path) -> None:
-    p = _paths(tmp_path)
+def test_layout_keeps_everything_under_the_agent_dir() -> None:
+    agent = Path("/var/lib/k3trio/agent")
+    p = ContainerdPaths.under(agent)
     for path in (p.config, p.root, p.state, p.socket, p.log, p.cni_conf_dir):
-        assert path.is_relative_to(tmp_path / "agent")
-    assert p.socket.name == "containerd.sock"
-    assert p.log == tmp_path / "agent" / "containerd" / "containerd.log"
+        assert path.is_relative_to(agent)
+    assert p.socket == agent / "run" / "containerd" / "containerd.sock"
+    assert p.log == agent / "containerd" / "containerd.log"
 
 
 @pytest.mark.parametrize("driver", ["cgroupfs", "systemd"])
@@ -84,3 +85,13 @@ def test_missing_binaries_name_the_packages() -> None:
         check_binaries(lambda name: None)
     with pytest.raises(RuntimeMissing, match="runc not found"):
         check_binaries(lambda name: "/usr/bin/containerd" if name == "containerd" else None)
+
+
+def test_deep_data_dirs_get_a_short_socket_path(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 80) / "agent"
+    p = ContainerdPaths.under(deep, short_run=tmp_path / "run")
+    assert p.socket.parent.parent == tmp_path / "run"
+    assert len(str(p.socket)) < 100
+    assert p.state.parent == p.socket.parent
+    assert ContainerdPaths.under(deep, short_run=tmp_path / "run") == p
+    assert p.root.is_relative_to(deep)

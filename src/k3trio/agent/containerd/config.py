@@ -6,8 +6,10 @@ containerd so the two never share state::
     containerd/config.toml        this file (rewritten on every start when it changed)
     containerd/root/              containerd's persistent root (content, snapshots, metadata)
     containerd/containerd.log     the child's stdout and stderr
-    run/containerd/containerd.sock   the gRPC socket (CRI v1 and containerd's own API)
-    run/containerd/state/         containerd's state dir (shims, sockets)
+    run/containerd/containerd.sock   the gRPC socket (CRI v1 and containerd's own API); in
+                                  /run/k3trio/<hash>/ when the data dir is too deep for a
+                                  unix socket path
+    run/containerd/state/         containerd's state dir (shims, sockets), beside the socket
     etc/cni/net.d/                CNI conflists (see ``agent.cni``)
 
 The CRI plugin runs containers with ``io.containerd.runc.v2``; ``SystemdCgroup`` follows the
@@ -19,6 +21,7 @@ containerd sets so sandboxes can still start.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -35,6 +38,7 @@ __all__ = [
 ]
 
 CNI_BIN_CANDIDATES = ("/usr/lib/cni", "/opt/cni/bin")
+MAX_SOCKET_PATH = 100
 
 
 @attrs.frozen
@@ -49,10 +53,18 @@ class ContainerdPaths:
     cni_conf_dir: Path
 
     @classmethod
-    def under(cls, agent_dir: Path) -> ContainerdPaths:
-        """The default layout below ``<data-dir>/agent``."""
+    def under(cls, agent_dir: Path, short_run: Path = Path("/run/k3trio")) -> ContainerdPaths:
+        """The default layout below ``<data-dir>/agent``.
+
+        Unix socket paths are limited to ~104 bytes and containerd adds ``.ttrpc`` to its
+        socket; when the data dir is too deep for that, the socket and state move to
+        ``/run/k3trio/<hash of the agent dir>/`` (stable, so a restart finds them again).
+        """
         base = agent_dir / "containerd"
         run = agent_dir / "run" / "containerd"
+        if len(str(run / "containerd.sock.ttrpc")) > MAX_SOCKET_PATH:
+            digest = hashlib.sha256(str(agent_dir.absolute()).encode()).hexdigest()[:16]
+            run = short_run / digest
         return cls(
             config=base / "config.toml",
             root=base / "root",

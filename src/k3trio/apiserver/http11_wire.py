@@ -132,9 +132,9 @@ def _split_target(target: bytes) -> tuple[bytes, bytes]:
         if lowered.startswith(b"https://") or lowered.startswith(b"http://"):
             rest = target.split(b"//", 1)[1]
             slash = rest.find(b"/")
-            query = rest.find(b"?")
-            if slash < 0 or (0 <= query < slash):
-                target = b"/" + rest[query:] if query >= 0 else b"/"
+            mark = rest.find(b"?")
+            if slash < 0 or (0 <= mark < slash):
+                target = b"/" + rest[mark:] if mark >= 0 else b"/"
             else:
                 target = rest[slash:]
         else:

@@ -11,9 +11,9 @@ carry many thousands of streams. Two adjustments to hypercorn make that work:
   would end the whole connection; :class:`_H2Protocol` returns the flow-control credit of
   those frames and drops them, so only that stream is affected.
 
-The driver (:func:`serve_h2`) reads from the TLS stream into the protocol, writes what the
-protocol sends under one lock, and closes the connection after ``keep_alive_timeout`` without
-open streams.
+The driver (:func:`serve_h2`) reads from the TLS stream into the protocol, gathers what the
+protocol sends into as few writes as possible (see :class:`_Driver`), and closes the
+connection after ``keep_alive_timeout`` without open streams.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import h2.events
-import priority
+from priority.priority import MissingStreamError
 import trio
 from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
@@ -42,6 +42,8 @@ log = logging.getLogger("k3trio.apiserver.http")
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 MAX_RECV = 2**16
+#: Bytes of outgoing frames queued before producers wait for the writer.
+WRITE_BUFFER = 256 * 1024
 #: Seconds one write may wait for a client that does not read.
 WRITE_TIMEOUT = 60.0
 
@@ -56,7 +58,7 @@ def h2_config() -> Config:
     config.h2_max_concurrent_streams = 250
     config.ssl_handshake_timeout = 10
     config.accesslog = None
-    config.errorlog = logging.getLogger("k3trio.apiserver.http")  # type: ignore[assignment]
+    config.errorlog = logging.getLogger("k3trio.apiserver.http")
     return config
 
 
@@ -78,7 +80,7 @@ class _H2Protocol(H2Protocol):
         if stream_id not in self.stream_buffers:
             try:
                 self.priority.remove_stream(stream_id)
-            except priority.MissingStreamError:
+            except MissingStreamError:
                 pass
             return
         try:
@@ -88,26 +90,41 @@ class _H2Protocol(H2Protocol):
             self.stream_buffers.pop(stream_id, None)
             try:
                 self.priority.remove_stream(stream_id)
-            except priority.MissingStreamError:
+            except MissingStreamError:
                 pass
 
 
 class _Driver:
+    """Moves bytes between the TLS stream and the protocol.
+
+    Outgoing frames are queued and written by one writer task, which yields once before each
+    write so that frames produced in the same scheduler round (a response's HEADERS, DATA and
+    END_STREAM, and other streams' responses) leave in one TLS write. Producers wait only
+    when more than ``WRITE_BUFFER`` bytes are queued.
+    """
+
     def __init__(self, stream: trio.abc.Stream, config: Config) -> None:
         self.stream = stream
         self.config = config
-        self.send_lock = trio.Lock()
         self.idle_scope = trio.CancelScope()
         self.protocol: _H2Protocol
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.wakeup = trio.Event()
+        self.drained = trio.Event()
+        self.written = trio.Event()
+        self.writing = False
+        self.closed = False
 
     async def protocol_send(self, event: Event) -> None:
         if isinstance(event, RawData):
-            async with self.send_lock:
-                try:
-                    with trio.CancelScope(shield=True):
-                        await self.stream.send_all(event.data)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
-                    await self.protocol.handle(Closed())
+            if self.closed:
+                return
+            self.pending.append(event.data)
+            self.pending_size += len(event.data)
+            self.wakeup.set()
+            while self.pending_size > WRITE_BUFFER and not self.closed:
+                await self.drained.wait()
         elif isinstance(event, Closed):
             self.idle_scope.cancel()
         elif isinstance(event, Updated):
@@ -115,6 +132,36 @@ class _Driver:
                 self.idle_scope.deadline = trio.current_time() + self.config.keep_alive_timeout
             else:
                 self.idle_scope.deadline = math.inf
+
+    async def write_loop(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            await trio.sleep(0)
+            self.wakeup = trio.Event()
+            data = b"".join(self.pending)
+            self.pending.clear()
+            self.pending_size = 0
+            self.drained.set()
+            self.drained = trio.Event()
+            self.writing = True
+            try:
+                with trio.CancelScope(shield=True):
+                    await self.stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
+                self.closed = True
+                self.drained.set()
+                await self.protocol.handle(Closed())
+                return
+            finally:
+                self.writing = False
+                self.written.set()
+                self.written = trio.Event()
+
+    async def flush(self, timeout: float) -> None:
+        """Wait (up to ``timeout``) until queued frames, such as a final GOAWAY, are written."""
+        with trio.move_on_after(timeout):
+            while (self.pending or self.writing) and not self.closed:
+                await self.written.wait()
 
     async def read_loop(self) -> None:
         with self.idle_scope:
@@ -157,11 +204,14 @@ async def serve_h2(
     try:
         async with TaskGroup() as task_group:
             driver.protocol = _H2Protocol(
-                ASGIWrapper(with_extra), config, context, task_group, ConnectionState({}), True,
+                ASGIWrapper(with_extra),  # type: ignore[arg-type]
+                config, context, task_group, ConnectionState({}), True,
                 client, server, driver.protocol_send,
             )
+            task_group._nursery.start_soon(driver.write_loop)  # type: ignore[union-attr]
             await driver.protocol.initiate()
             await driver.read_loop()
+            await driver.flush(1.0)
             task_group._nursery.cancel_scope.cancel()  # type: ignore[union-attr]
     finally:
         with trio.move_on_after(1) as cleanup:

@@ -184,9 +184,12 @@ async def test_pod_runs_restarts_and_is_deleted(server: AgentServer) -> None:
         await _wait(client, "once", lambda p: p and p["status"].get("phase") == "Succeeded", 30,
                     server)
 
-        # delete -> containers stopped, sandbox removed, object gone
-        await client.delete(PODS, "hello", namespace="default")
-        await _wait(client, "hello", lambda p: p is None, 30, server)
+        # delete -> containers stopped, sandbox removed, object gone (pods outlive a server
+        # stop by design, so every pod of the test is deleted here)
+        for name in ("hello", "crash", "once"):
+            await client.delete(PODS, name, namespace="default")
+        for name in ("hello", "crash", "once"):
+            await _wait(client, name, lambda p: p is None, 30, server)
 
 
 async def test_kill9_readopts_running_containers(server: AgentServer) -> None:

@@ -82,7 +82,7 @@ class Backoff:
         entry = self._entry(key, now)
         if entry is None:
             return 0.0
-        return max(0.0, since + entry[0] - now)
+        return min(entry[0], max(0.0, since + entry[0] - now))
 
     def next(self, key: Any, now: float) -> float:
         """Record a retry of ``key``; the delay the following one will wait."""

@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 import trio
-import trio_asyncio
+import trio_asyncio  # type: ignore[import-untyped]
 
 from ..client import ApiError, Client, ClientError, EventRecorder
 from ..client.resource import NODES
@@ -205,7 +205,7 @@ async def run_agent(
             await nursery.start(reporter.run, stored)
             nursery.start_soon(_network, client, cri, cfg.node_name, paths.cni_conf_dir,
                                agent_dir / "cni" / "networks", state, reporter)
-            resolv = ([], [], [])
+            resolv: tuple[list[str], list[str], list[str]] = ([], [], [])
             try:
                 resolv = parse_resolv_conf(Path("/etc/resolv.conf").read_text())
             except OSError:

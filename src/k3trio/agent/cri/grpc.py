@@ -25,7 +25,7 @@ import grpclib.client
 import grpclib.const
 import grpclib.exceptions
 import trio
-import trio_asyncio
+import trio_asyncio  # type: ignore[import-untyped]
 
 from ..._generated.cri import api_pb2 as pb
 from ..._generated.cri.api_grpc import ImageServiceStub, RuntimeServiceStub
@@ -79,7 +79,7 @@ def _sandbox_pb(c: SandboxConfig) -> pb.PodSandboxConfig:
         log_directory=c.log_directory,
         dns_config=pb.DNSConfig(servers=list(c.dns_servers), searches=list(c.dns_searches),
                                 options=list(c.dns_options)),
-        port_mappings=[pb.PortMapping(protocol=pb.Protocol.Value(p.protocol),
+        port_mappings=[pb.PortMapping(protocol=p.protocol,
                                       container_port=p.container_port, host_port=p.host_port,
                                       host_ip=p.host_ip) for p in c.port_mappings],
         labels=dict(c.labels),
@@ -161,7 +161,8 @@ class CriClient:
     async def _call(self, what: str, method: Callable[..., Awaitable[T]], request: Any,
                     timeout: float = CALL_TIMEOUT) -> T:
         try:
-            return await trio_asyncio.aio_as_trio(method)(request, timeout=timeout)
+            result: T = await trio_asyncio.aio_as_trio(method)(request, timeout=timeout)
+            return result
         except (grpclib.exceptions.GRPCError, grpclib.exceptions.StreamTerminatedError,
                 OSError, ConnectionError, TimeoutError) as exc:
             raise _translate(exc, what) from exc

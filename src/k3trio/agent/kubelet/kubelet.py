@@ -29,7 +29,7 @@ import base64
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,7 +97,7 @@ def _registry_of(image: str) -> str:
     return "index.docker.io" if first == "docker.io" else first
 
 
-def pull_credentials(image: str, secrets: list[Mapping[str, Any]]) -> AuthConfig | None:
+def pull_credentials(image: str, secrets: Sequence[Mapping[str, Any]]) -> AuthConfig | None:
     """Credentials for ``image`` from ``kubernetes.io/dockerconfigjson`` (or dockercfg) secrets."""
     want = _registry_of(image)
     for secret in secrets:
@@ -325,7 +325,7 @@ class Kubelet:
             history = containers.get(name) or []
             latest = history[0] if history else None
             live = latest is not None and latest.annotations.get("sandbox") == sandbox_id
-            if live and latest.state == ContainerState.RUNNING:
+            if live and latest is not None and latest.state == ContainerState.RUNNING:
                 w.waiting.pop(name, None)
                 continue
             restart_count = latest.attempt + 1 if latest is not None else 0

@@ -197,7 +197,7 @@ def _env(pod: Mapping[str, Any], container: Mapping[str, Any], pod_ip: str, host
     return [KeyValue(k, v) for k, v in values.items()]
 
 
-def _resources(container: Mapping[str, Any]) -> dict[str, int]:
+def _resources(container: Mapping[str, Any]) -> dict[str, Any]:
     res = container.get("resources") or {}
     limits = res.get("limits") or {}
     requests = res.get("requests") or {}

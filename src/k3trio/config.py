@@ -51,7 +51,9 @@ class AgentConfig:
     server: str | None = None
     token: str | None = None
     container_runtime_endpoint: str | None = None
-    pause_image: str = "docker.io/rancher/mirrored-pause:3.6"
+    #: The sandbox image; the default is built into k3trio (from the host's static catatonit)
+    #: and imported at agent start, so pods start with no registry.
+    pause_image: str = "docker.io/k3trio/pause:catatonit"
     node_label: tuple[str, ...] = ()
     node_taint: tuple[str, ...] = ()
     kubelet_arg: tuple[str, ...] = ()

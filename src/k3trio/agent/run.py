@@ -56,9 +56,8 @@ CRI_WAIT = 60.0
 
 
 def sandbox_image(cfg: AgentConfig) -> str:
-    """The built-in pause image unless the configuration names another one."""
-    default = attrs.fields(AgentConfig).pause_image.default
-    return PAUSE_IMAGE if cfg.pause_image == default else cfg.pause_image
+    """The configured sandbox image (by default the built-in ``PAUSE_IMAGE``)."""
+    return cfg.pause_image
 
 
 def _memory_bytes() -> int:

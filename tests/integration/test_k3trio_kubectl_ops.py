@@ -52,3 +52,56 @@ def test_rollout_and_wait(twin: Twin) -> None:
                  ["wait", "--for=jsonpath={.spec.replicas}=1", "deploy/web"],
                  ["wait", "--for=condition=Nope", "deploy/web", "--timeout=1s"]):
         twin.run(*args)
+
+
+@pytest.mark.parametrize("args", [
+    ["explain", "pods"], ["explain", "deploy.spec.replicas"], ["explain", "pods.spec"],
+    ["explain", "pods.nope"], ["explain", "cm.data"], ["explain", "pods", "--recursive"],
+    ["explain", "deploy.spec.template.spec.containers.resources.limits"],
+    ["auth", "whoami"], ["auth", "can-i", "get", "pods"],
+    ["auth", "can-i", "list", "nosuch"], ["auth", "can-i", "get", "pods", "--as=nobody"],
+    ["auth", "can-i", "create", "deployments.apps", "-n", "kube-system"],
+    ["logs", "nope"], ["exec", "nope", "--", "ls"], ["top", "pods"], ["events"],
+])
+def test_read_only_commands(pair: Pair, args: list[str]) -> None:
+    pair.compare(*args, mode="exact")
+
+
+def test_run_expose_autoscale_set_diff(twin: Twin, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    twin.run("run", "px", "--image=nginx", "--labels=a=b", "--env=A=1", "--port=80",
+             "--dry-run=client", "-o", "json")
+    twin.run("run", "py", "--image=busybox", "--restart=Never", "--command", "--dry-run=client",
+             "-o", "yaml", "--", "sleep", "10")
+    twin.run("create", "deployment", "web", "--image=nginx", "--port=80")
+    twin.run("expose", "deploy", "web", "--port=8080", "--target-port=80", "--dry-run=client",
+             "-o", "json")
+    twin.run("expose", "deploy", "web", "--port=8080", "--target-port=80")
+    twin.run("autoscale", "deploy", "web", "--min=1", "--max=3", "--cpu=50%", "--dry-run=client",
+             "-o", "json")
+    twin.run("autoscale", "deploy", "web", "--max=3")
+    twin.run("set", "image", "deploy/web", "nginx=nginx:1.26")
+    twin.run("set", "env", "deploy/web", "A=1", "B=2")
+    twin.run("set", "env", "deploy/web", "A-")
+    twin.run("set", "resources", "deploy/web", "--limits=cpu=200m,memory=64Mi")
+    twin.same_objects("deploy,svc,hpa")
+    manifest = tmp_path / "d.yaml"
+    real = twin.pair.real("get", "deploy", "web", "-n", twin.real_ns, "-o", "yaml").out
+    real = "\n".join(ln for ln in real.splitlines()
+                     if not ln.strip().startswith(("resourceVersion:", "uid:")))
+    manifest.write_text(real.replace(twin.real_ns, "{ns}").replace("replicas: 1", "replicas: 4"))
+    twin.run("apply", "-f", "-", input=manifest.read_text(), stderr="first")
+    changed = manifest.read_text().replace("replicas: 4", "replicas: 2")
+    r, o = twin.pair.both("diff", "-f", "-")  # warm-up: no manifest, both fail alike
+    assert r.code == o.code
+    real_diff = twin.pair.real("-n", twin.real_ns, "diff", "-f", "-",
+                               input=changed.replace("{ns}", twin.real_ns))
+    ours_diff = twin.pair.ours("-n", twin.ours_ns, "diff", "-f", "-",
+                               input=changed.replace("{ns}", twin.ours_ns))
+    assert real_diff.code == ours_diff.code == 1
+
+    def body(text: str, ns: str) -> list[str]:
+        return [ln.replace(ns, "NS") for ln in text.splitlines()
+                if not ln.startswith(("diff ", "--- ", "+++ ")) and "Timestamp" not in ln
+                and "uid:" not in ln and "resourceVersion" not in ln and "generation" not in ln]
+
+    assert body(real_diff.out, twin.real_ns) == body(ours_diff.out, twin.ours_ns)

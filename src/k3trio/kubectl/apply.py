@@ -167,6 +167,17 @@ def _server_side(f: Factory, opts: dict[str, Any], where: Any, obj: dict[str, An
 
 
 def _client_side(f: Factory, opts: dict[str, Any], where: Any, obj: dict[str, Any]) -> None:
+    for attempt in range(5):  # kubectl re-reads and re-patches on conflicts
+        try:
+            _client_side_once(f, opts, where, obj, warn=attempt == 0)
+            return
+        except StatusError as exc:
+            if exc.code != 409 or attempt == 4:
+                raise
+
+
+def _client_side_once(f: Factory, opts: dict[str, Any], where: Any, obj: dict[str, Any],
+                      warn: bool) -> None:
     modified = with_last_applied(obj)
     manager = opts["field_manager"]
     mode = dry_run_mode(opts)
@@ -184,7 +195,7 @@ def _client_side(f: Factory, opts: dict[str, Any], where: Any, obj: dict[str, An
         return
     annotations = (current.get("metadata") or {}).get("annotations") or {}
     original = None
-    if LAST_APPLIED not in annotations and mode != "client":
+    if LAST_APPLIED not in annotations and mode != "client" and warn:
         f.err.write(f"Warning: resource {where.resource.resource}/{where.name} is missing "
                     f"the {LAST_APPLIED} annotation which is required by kubectl apply. kubectl "
                     "apply should only be used on resources created declaratively by either "

@@ -499,8 +499,10 @@ def run_generator(f: Factory, kind: str, args: list[str], opts: dict[str, Any]) 
         obj = with_last_applied(obj)
     res = f.discovery.for_kind(obj["apiVersion"], obj["kind"])
     ns = f.namespace if res.namespaced else None
-    if res.namespaced and dry_run_mode(opts) == "client" and f.namespace_explicit:
-        obj["metadata"]["namespace"] = ns
+    if res.namespaced:
+        from .mutate import enforce_namespace
+
+        obj = enforce_namespace(f, obj)
     if dry_run_mode(opts) == "client":
         report(f, opts, res, obj, "created", typed=True)
         return 0

@@ -143,3 +143,21 @@ def report(f: Factory, opts: dict[str, Any], res: ApiResource, obj: dict[str, An
         return
     suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(mode, "")
     f.out.write(f"{text} {verb}{suffix}\n")
+
+
+_META_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
+               "generation", "creationTimestamp", "deletionTimestamp",
+               "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
+               "finalizers", "managedFields")
+
+
+def enforce_namespace(f: Factory, obj: dict[str, Any]) -> dict[str, Any]:
+    """Put ``--namespace`` into a locally built object (ObjectMeta field order), as kubectl
+    does for generated objects when the namespace was given explicitly."""
+    if not f.namespace_explicit:
+        return obj
+    meta = dict(obj.get("metadata") or {})
+    meta["namespace"] = f.namespace
+    obj["metadata"] = {k: meta[k] for k in _META_ORDER if k in meta}
+    obj["metadata"].update((k, v) for k, v in meta.items() if k not in obj["metadata"])
+    return obj

@@ -103,11 +103,11 @@ def _docs_from_text(text: str, source: str) -> Iterator[dict[str, Any]]:
             return
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        for doc in yaml.load_all(text, Loader=loader):
+        for doc in yaml.load_all(text, Loader=manifest_loader()):
             if doc is None:
                 continue
+            doc = _string_keys(doc)
             if not isinstance(doc, dict):
                 raise CommandError(
                     f'error: error validating "{source}": error validating data: invalid object '
@@ -117,6 +117,71 @@ def _docs_from_text(text: str, source: str) -> Iterator[dict[str, Any]]:
     except yaml.YAMLError as exc:
         raise CommandError(f'error: error parsing {source}: error converting YAML to JSON: '
                            f'yaml: {exc}') from exc
+
+
+_LOADER: Any = None
+
+
+def manifest_loader() -> Any:
+    """A YAML loader that reads scalars as go-yaml v2 (``sigs.k8s.io/yaml``) does: ``y``/``n``
+    are booleans, ``1e3`` is a number, timestamps stay strings."""
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import re
+
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class GoLoader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    resolvers: dict[Any, list[Any]] = {}
+    for first, entries in base.yaml_implicit_resolvers.items():
+        kept = [(tag, rx) for tag, rx in entries if tag != "tag:yaml.org,2002:timestamp"]
+        if kept:
+            resolvers[first] = kept
+    GoLoader.yaml_implicit_resolvers = resolvers
+    GoLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"),
+                                   list("yYnN"))
+    GoLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9]+)(?:[eE][-+]?[0-9]+)$"), list("-+0123456789"))
+    GoLoader.add_constructor("tag:yaml.org,2002:bool", _go_bool)
+    GoLoader.add_constructor("tag:yaml.org,2002:float", _go_float)
+    _LOADER = GoLoader
+    return GoLoader
+
+
+def _string_keys(value: Any) -> Any:
+    """Map keys as JSON strings, as ``sigs.k8s.io/yaml`` converts them."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, bool):
+                k = "true" if k else "false"
+            elif k is None:
+                k = "null"
+            elif not isinstance(k, str):
+                k = str(k)
+            out[k] = _string_keys(v)
+        return out
+    if isinstance(value, list):
+        return [_string_keys(v) for v in value]
+    return value
+
+
+def _go_bool(loader: Any, node: Any) -> bool:
+    return str(node.value).lower() in ("y", "yes", "true", "on")
+
+
+def _go_float(loader: Any, node: Any) -> Any:
+    import yaml
+
+    value = yaml.SafeLoader.construct_yaml_float(loader, node)
+    return int(value) if isinstance(value, float) and value.is_integer() and "." not in node.value \
+        and "e" not in node.value.lower() else value
 
 
 def _flatten(doc: dict[str, Any], source: str) -> Iterator[Manifest]:

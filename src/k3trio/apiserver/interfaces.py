@@ -239,8 +239,12 @@ class FieldManager(Protocol):
         force: bool,
         subresource: str = "",
         now: str,
+        api_version: str = "",
+        kind: str = "",
     ) -> dict[str, Any]:
         """Server-side apply ``applied`` (a partial object) onto ``live`` (None: create).
+
+        ``api_version``/``kind`` are the endpoint's; the configuration must name them.
 
         Returns the merged object with managedFields updated. Raises
         ``k3trio.api.errors.Conflict``-style APIError (409, reason Conflict, one cause per

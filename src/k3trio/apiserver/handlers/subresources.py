@@ -45,7 +45,10 @@ def scale_paths(info: Any) -> tuple[list[str], list[str], list[str] | None]:
                 spec_path = scale.get("specReplicasPath") or spec_path
                 status_path = scale.get("statusReplicasPath") or status_path
                 selector_path = scale.get("labelSelectorPath")
-    split = lambda p: [x for x in p.lstrip(".").split(".") if x]  # noqa: E731
+
+    def split(path: str) -> list[str]:
+        return [x for x in path.lstrip(".").split(".") if x]
+
     return split(spec_path), split(status_path), split(selector_path) if selector_path else None
 
 

@@ -81,7 +81,8 @@ def _definitions() -> Mapping[str, Any]:
 def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
     ref = node.get("$ref")
     if isinstance(ref, str):
-        return _definitions().get(ref.rsplit("/", 1)[-1], _ANY)
+        found: Mapping[str, Any] = _definitions().get(ref.rsplit("/", 1)[-1], _ANY)
+        return found
     all_of = node.get("allOf")
     if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
         return _resolve(all_of[0])

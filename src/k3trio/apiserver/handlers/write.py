@@ -149,7 +149,8 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
         from ...api import meta as _meta
 
         def apply_updater(old: Obj | None) -> Obj:
-            applied_name = (applied.get("metadata") or {}).get("name") if isinstance(applied.get("metadata"), dict) else None
+            applied_meta = applied.get("metadata")
+            applied_name = applied_meta.get("name") if isinstance(applied_meta, dict) else None
             if applied_name and applied_name != req.info.name:
                 raise BadRequest(
                     f"the name of the object ({applied_name}) does not match the name on the URL ({req.info.name})"
@@ -223,7 +224,8 @@ def _apply_schema_check(req: Request, applied: Obj) -> None:
     if not problems:
         return
     errors = [f".{p.removeprefix('unknown field ').strip(QUOTE)}: field not declared in schema" for p in problems]
-    meta = applied.get("metadata") if isinstance(applied.get("metadata"), dict) else {}
+    raw_meta = applied.get("metadata")
+    meta: Obj = raw_meta if isinstance(raw_meta, dict) else {}
     info = req.resource
     gvk = f"{info.group}/{info.version}, Kind={info.kind}"
     detail = errors[0] if len(errors) == 1 else "errors:\n  " + "\n  ".join(errors)
@@ -254,9 +256,9 @@ def _delete_options(req: Request, body: bytes) -> Obj:
     grace = req.int_param("gracePeriodSeconds")
     if grace is not None:
         options["gracePeriodSeconds"] = grace
-    policy = req.param("propagationPolicy")
-    if policy:
-        options["propagationPolicy"] = policy
+    policy_param = req.param("propagationPolicy")
+    if policy_param:
+        options["propagationPolicy"] = policy_param
     if req.param("orphanDependents"):
         options["orphanDependents"] = req.flag("orphanDependents")
     policy = options.get("propagationPolicy")

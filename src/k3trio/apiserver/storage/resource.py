@@ -21,6 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
+import builtins
 import copy
 import logging
 from collections.abc import Awaitable, Callable
@@ -248,7 +249,7 @@ class ResourceStorage:
             if plugin.handles(attrs):
                 await plugin.validate(attrs)
 
-    def _invalid(self, name: str, errors: list[FieldError]) -> Invalid:
+    def _invalid(self, name: str, errors: builtins.list[FieldError]) -> Invalid:
         return Invalid(self.info.kind, name, errors, self.info.group)
 
     async def _check_namespace(self, namespace: str) -> None:
@@ -385,7 +386,7 @@ class ResourceStorage:
             current = None if kv is None else self._decode(key, kv.value, kv.mod_revision)
             old = None if current is None else current.mutable()
             result = updater(copy.deepcopy(old) if old is not None else None)
-            new: Obj = await result if hasattr(result, "__await__") else result  # type: ignore[assignment,misc]
+            new: Obj = await result if hasattr(result, "__await__") else result
             if not isinstance(new, dict):
                 raise BadRequest("the request body must be an object")
             new_meta = new.get("metadata")

@@ -171,7 +171,7 @@ def _nonzero(value: Any) -> bool:
     if value is None:
         return False
     try:
-        return quantity_from_json(value).sign() != 0  # type: ignore[attr-defined,no-any-return]
+        return quantity_from_json(value).sign() != 0
     except (QuantityError, AttributeError, TypeError):
         return str(value) not in ("0", "")
 

@@ -93,8 +93,6 @@ class _Connection:
         self.timed = hasattr(stream, "read_deadline") and hasattr(stream, "write_timeout")
         if self.timed:
             stream.write_timeout = limits.write_timeout  # type: ignore[attr-defined]
-        #: Request bytes may still be in flight when the connection closes.
-        self.linger = False
         # Per exchange:
         self.head: RequestHead | None = None
         self.body_left = 0
@@ -125,8 +123,6 @@ class _Connection:
                 if head is None:
                     return
                 if not await self._exchange(head):
-                    # Unread request bytes may still be arriving: close without a reset.
-                    self.linger = not self.body_done and not self.broken
                     return
         except _Broken:
             return
@@ -135,7 +131,6 @@ class _Connection:
 
     async def _reject(self, exc: ProtocolError) -> None:
         log.debug("bad request: %s", exc)
-        self.linger = True
         try:
             await self._write(error_response(exc.status, str(exc)))
         except _Broken:
@@ -145,16 +140,9 @@ class _Connection:
         if self.broken:
             await trio.aclose_forcefully(self.stream)
             return
-        if self.linger:
-            await self._linger()
-            return
-        with trio.move_on_after(self.limits.close_timeout) as scope:
-            try:
-                await self.stream.aclose()
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                pass
-        if scope.cancelled_caught:
-            await trio.aclose_forcefully(self.stream)
+        # Always a lingering close, as Go's server does after its last response: the client
+        # may have sent (pipelined) bytes we never read.
+        await self._linger()
 
     async def _linger(self) -> None:
         """Close while the client may still be sending: FIN first, then discard what arrives.
@@ -168,14 +156,16 @@ class _Connection:
             await lingering(self.limits.close_timeout)
             return
         transport: Any = getattr(self.stream, "transport_stream", self.stream)
-        with trio.move_on_after(self.limits.close_timeout):
-            try:
-                await transport.send_eof()
-                while await transport.receive_some(self.limits.receive_size):
+        try:
+            with trio.move_on_after(self.limits.close_timeout):
+                try:
+                    await transport.send_eof()
+                    while await transport.receive_some(self.limits.receive_size):
+                        pass
+                except (trio.BrokenResourceError, trio.ClosedResourceError, trio.BusyResourceError, OSError):
                     pass
-            except (trio.BrokenResourceError, trio.ClosedResourceError, trio.BusyResourceError, OSError):
-                pass
-        await trio.aclose_forcefully(self.stream)
+        finally:
+            await trio.aclose_forcefully(self.stream)
 
     # -- reading ------------------------------------------------------------------------------
     async def _recv(self, deadline: float) -> bytes | None:

@@ -58,6 +58,8 @@ def h2_config() -> Config:
     config.h2_max_concurrent_streams = 250
     config.ssl_handshake_timeout = 10
     config.accesslog = None
+    # kube-apiserver sends no Server header; Date stays (Go sends it).
+    config.include_server_header = False
     config.errorlog = logging.getLogger("k3trio.apiserver.http")
     return config
 

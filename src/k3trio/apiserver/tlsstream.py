@@ -187,21 +187,23 @@ class TLSStream(trio.abc.Stream):
         if self._closed:
             await trio.lowlevel.checkpoint()
             return
-        with trio.move_on_after(timeout):
-            try:
-                self.sock.unwrap()
-            except (ssl.SSLError, OSError, ValueError):
-                pass
-            try:
-                # The TLS layer is dropped here; what follows is plain socket I/O.
-                self.sock.shutdown(socket.SHUT_WR)
-                while True:
-                    try:
-                        if not self.sock.recv(_DEFAULT_RECEIVE):
-                            break
-                    except (BlockingIOError, ssl.SSLWantReadError):
-                        await trio.lowlevel.wait_readable(self.sock)
-            except (ssl.SSLError, OSError, ValueError):
-                pass
-        self.abort()
+        try:
+            with trio.move_on_after(timeout):
+                try:
+                    self.sock.unwrap()
+                except (ssl.SSLError, OSError, ValueError):
+                    pass
+                try:
+                    # The TLS layer is dropped here; what follows is plain socket I/O.
+                    self.sock.shutdown(socket.SHUT_WR)
+                    while True:
+                        try:
+                            if not self.sock.recv(_DEFAULT_RECEIVE):
+                                break
+                        except (BlockingIOError, ssl.SSLWantReadError):
+                            await trio.lowlevel.wait_readable(self.sock)
+                except (ssl.SSLError, OSError, ValueError):
+                    pass
+        finally:
+            self.abort()
         await trio.lowlevel.checkpoint()

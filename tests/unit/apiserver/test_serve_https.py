@@ -202,3 +202,22 @@ async def test_garbage_instead_of_a_handshake_does_not_hurt_the_listener(server_
         ctx = client_ctx(server_pki, ["http/1.1"])
         async with httpx.AsyncClient(verify=ctx) as client:
             assert (await client.get(f"https://127.0.0.1:{port}/who")).status_code == 200
+
+
+async def test_server_shutdown_closes_open_connections(server_pki: pki.ServerPKI) -> None:
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(
+            lambda task_status: serve_https(app, server_pki.server_ssl_context(), host="127.0.0.1", port=0, task_status=task_status)
+        )
+        idle = await tls_connect(server_pki, port)
+        streaming = await tls_connect(server_pki, port)
+        await streaming.send_all(b"GET /flood HTTP/1.1\r\nHost: x\r\n\r\n")
+        await streaming.receive_some(65536)
+        nursery.cancel_scope.cancel()
+    for stream in (idle, streaming):
+        with trio.fail_after(5):
+            try:
+                while await stream.receive_some(65536):
+                    pass
+            except trio.BrokenResourceError:
+                pass

@@ -19,9 +19,10 @@ from .rest import TABLE_ACCEPT, StatusError
 
 
 class _RowPrinter:
-    def __init__(self, f: Factory) -> None:
+    def __init__(self, f: Factory, event_column: bool) -> None:
         self.f = f
-        self.widths: list[int] = []
+        # kubectl sizes the EVENT column for its longest value from the start
+        self.widths: list[int] = [len("MODIFIED") + 3] if event_column else []
 
     def print(self, rows: list[list[str]]) -> None:
         for row in rows:
@@ -64,10 +65,11 @@ def run_watch(f: Factory, targets: list[Any], opts: dict[str, Any], fmt: OutputF
                          show_labels=opts["show_labels"], label_columns=list(opts["label_columns"]),
                          with_namespace=all_ns and res.namespaced,
                          watch_events=opts["output_watch_events"])
-    printer = _RowPrinter(f)
+    printer = _RowPrinter(f, opts["output_watch_events"])
     first = f.client.get(res.path(ns), params=params, accept=accept)
     rv = (first.get("metadata") or {}).get("resourceVersion") or ""
     header_done = False
+    columns = first.get("columnDefinitions") if table else None
     if not opts["watch_only"]:
         if table:
             rows = table_rows(first, topts, event="ADDED")
@@ -94,6 +96,9 @@ def run_watch(f: Factory, targets: list[Any], opts: dict[str, Any], fmt: OutputF
                 if etype == "ERROR":
                     raise StatusError(int(obj.get("code") or 500), obj)
                 if table:
+                    if obj.get("columnDefinitions"):
+                        columns = obj["columnDefinitions"]
+                    obj = {**obj, "columnDefinitions": columns}
                     rows = table_rows(obj, topts, event=str(etype))
                     for row in obj.get("rows") or []:
                         meta = (row.get("object") or {}).get("metadata") or {}
@@ -119,7 +124,14 @@ def _print_objects(f: Factory, fmt: OutputFormat, objs: list[dict[str, Any]],
     from .printers.output import render
 
     for obj in objs:
-        doc = {"type": event, "object": obj} if opts["output_watch_events"] else obj
+        if opts["output_watch_events"] and fmt.kind == "json":
+            from .printers.yamlfmt import go_json_compact
+
+            f.out.write('{"type":"' + event + '","object":' + go_json_compact(obj) + "}\n")
+            f.out.flush()
+            continue
+        doc = {"type": event, "object": obj} \
+            if opts["output_watch_events"] and fmt.kind not in ("name",) else obj
         text = render(fmt, [doc], single=True)
         if fmt.kind == "yaml":
             text = "---\n" + text

@@ -14,7 +14,8 @@ reads):
 - the Service IP / node-port allocator, rebuilt from the stored services at start;
 - ``metadata.managedFields`` and server-side apply (custom kinds use their CRD schema);
 - the never-stored resources (TokenRequest, reviews, componentstatuses) and OIDC discovery;
-- the CRD controller that serves custom resources as CRDs come and go.
+- the CRD controller that serves custom resources as CRDs come and go;
+- the supervisor endpoints agents join through (``supervisor_api``), in front of the API.
 
 Parts that have not landed yet are skipped with a log line (each has a named hook below),
 so the server still starts with the rest.
@@ -202,8 +203,11 @@ def build_default_api(
     from .crd_controller import CRDController
 
     crds = CRDController(storages)
+    # The agents' join endpoints (/cacerts, /v1-k3trio/...) answer in front of the API.
+    from .supervisor_api import SupervisorAPI
+
     return APIServer(
-        app,
+        SupervisorAPI(app, storages, pki, config),
         storages,
         post_start=[crds.load, rebuild_allocations, bootstrap_objects],
         tasks=[crds.run, run_cluster_role_aggregation],

@@ -23,6 +23,8 @@ Invariants:
 - Every wait on the peer is bounded: ``keep_alive_timeout`` between requests,
   ``header_timeout`` for a whole head, ``read_timeout`` per body read, ``write_timeout`` per
   write (a client that stops reading its watch is dropped).
+- A WebSocket upgrade request is handed, with every byte read so far, to ``handover``
+  (the server passes hypercorn's HTTP/1.1 protocol, which implements WebSocket).
 - A malformed request gets a plain-text 4xx/5xx and the connection is closed; it never
   reaches the app and never raises out of :func:`serve_http11`.
 """
@@ -49,13 +51,15 @@ from .http11_wire import (
     parse_head,
 )
 
-__all__ = ["HTTP11Limits", "serve_http11"]
+__all__ = ["HTTP11Limits", "TAKEOVER", "serve_http11"]
 
 log = logging.getLogger("k3trio.apiserver.http")
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 _ASGI = {"spec_version": "2.3", "version": "3.0"}
+#: Scope extension of ``Upgrade`` requests: ``takeover() -> (stream, buffered bytes)``.
+TAKEOVER = "k3trio.takeover"
 _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_BODY_STATUS = frozenset((204, 304))
@@ -79,16 +83,42 @@ class _Broken(Exception):
     """The transport failed or timed out; the connection is finished."""
 
 
+#: Takes over a connection whose request asks for a protocol upgrade (WebSocket):
+#: ``await handover(stream, received)`` with every byte received so far, the head included.
+Handover = Callable[[trio.abc.Stream, bytes], Awaitable[None]]
+
+
+class _Upgrade(Exception):
+    def __init__(self, received: bytes) -> None:
+        super().__init__("upgrade")
+        self.received = received
+
+
+def _wants_websocket(headers: list[tuple[bytes, bytes]]) -> bool:
+    upgrade = connection = b""
+    for name, value in headers:
+        if name == b"upgrade":
+            upgrade = value.lower()
+        elif name == b"connection":
+            connection += b"," + value.lower()
+    return upgrade == b"websocket" and b"upgrade" in (t.strip() for t in connection.split(b","))
+
+
 class _Connection:
     """One client connection: a loop of read head -> run app -> finish exchange."""
 
-    def __init__(self, stream: trio.abc.Stream, app: ASGIApp, base_scope: dict[str, Any], limits: HTTP11Limits) -> None:
+    def __init__(
+        self, stream: trio.abc.Stream, app: ASGIApp, base_scope: dict[str, Any], limits: HTTP11Limits,
+        handover: Handover | None = None,
+    ) -> None:
         self.stream = stream
+        self.handover = handover
         self.app = app
         self.base_scope = base_scope
         self.limits = limits
         self.buf = b""
         self.broken = False
+        self.handed_over = False
         # Streams with their own deadlines (TLSStream) need no cancel scope per read or write.
         self.timed = hasattr(stream, "read_deadline") and hasattr(stream, "write_timeout")
         if self.timed:
@@ -110,6 +140,22 @@ class _Connection:
         self.written = 0
         self.keep_alive = True
         self.done_event: trio.Event | None = None
+        #: The app took the raw stream over (an Upgrade); the connection ends with the app.
+        self.taken = False
+
+    def _takeover(self) -> tuple[trio.abc.Stream, bytes]:
+        """Hand the raw stream and any bytes read past the request head to the app.
+
+        For ``Upgrade`` requests (WebSocket, SPDY): the app writes the response head itself
+        and owns the stream until it returns; the connection is then closed.
+        """
+        self.taken = True
+        self.keep_alive = False
+        self.started = self.head_sent = self.complete = True
+        if self.timed:
+            self.stream.write_timeout = math.inf  # type: ignore[attr-defined]
+        buffered, self.buf = self.buf, b""
+        return self.stream, buffered
 
     # -- the connection loop ------------------------------------------------------------------
     async def run(self) -> None:
@@ -120,6 +166,11 @@ class _Connection:
                 except ProtocolError as exc:
                     await self._reject(exc)
                     return
+                except _Upgrade as upgrade:
+                    assert self.handover is not None
+                    self.handed_over = True
+                    await self.handover(self.stream, upgrade.received)
+                    return
                 if head is None:
                     return
                 if not await self._exchange(head):
@@ -127,7 +178,8 @@ class _Connection:
         except _Broken:
             return
         finally:
-            await self._close()
+            if not self.handed_over:
+                await self._close()
 
     async def _reject(self, exc: ProtocolError) -> None:
         log.debug("bad request: %s", exc)
@@ -213,7 +265,10 @@ class _Connection:
                 if end > limits.max_head:
                     raise ProtocolError("request header fields too large", 431)
                 self.buf = buf[end + 4 :]
-                return parse_head(buf[:end])
+                head = parse_head(buf[:end])
+                if self.handover is not None and _wants_websocket(head.headers):
+                    raise _Upgrade(buf)
+                return head
             if len(buf) > limits.max_head:
                 raise ProtocolError("request header fields too large", 431)
             data = await self._recv(deadline)
@@ -487,7 +542,7 @@ class _Connection:
             "query_string": head.query_string,
             "root_path": "",
             "headers": head.headers,
-            "extensions": {},
+            "extensions": {TAKEOVER: self._takeover} if _wants_upgrade(head) else {},
         }
         scope.update(self.base_scope)
         try:
@@ -501,7 +556,7 @@ class _Connection:
                 await self._write_or_disconnect(error_response(500, "internal server error"))
                 return False
             self.keep_alive = False
-        if self.broken:
+        if self.broken or self.taken:
             return False
         if not self.started:
             self.keep_alive = False
@@ -544,11 +599,16 @@ class _Connection:
         return True
 
 
+def _wants_upgrade(head: RequestHead) -> bool:
+    return any(name == b"upgrade" for name, _ in head.headers)
+
+
 async def serve_http11(
     stream: trio.abc.Stream,
     app: ASGIApp,
     scope: dict[str, Any],
     limits: HTTP11Limits | None = None,
+    handover: Handover | None = None,
 ) -> None:
     """Serve HTTP/1.1 requests on an established ``stream`` until the exchange ends.
 
@@ -558,7 +618,8 @@ async def serve_http11(
         scope: keys added to every request's scope (``client``, ``server``, and anything the
             server wants the app to see, such as the peer identity).
         limits: timeouts and sizes (defaults: :class:`HTTP11Limits`).
+        handover: serves WebSocket upgrade requests instead (none: they are plain requests).
     """
-    conn = _Connection(stream, app, scope, limits or HTTP11Limits())
+    conn = _Connection(stream, app, scope, limits or HTTP11Limits(), handover)
     await conn.run()
 

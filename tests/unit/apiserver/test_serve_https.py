@@ -37,6 +37,14 @@ def server_pki(tmp_path_factory: pytest.TempPathFactory) -> pki.ServerPKI:
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket":
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept", "subprotocol": "v5.channel.k8s.io"})
+        message = await receive()
+        peer = scope.get(PEER_KEY)
+        await send({"type": "websocket.send", "text": f"{peer.user if peer else None} {scope['scheme']} {message['text']}"})
+        await send({"type": "websocket.close", "code": 1000})
+        return
     if scope["type"] != "http":
         return
     peer = scope.get(PEER_KEY)
@@ -221,3 +229,27 @@ async def test_server_shutdown_closes_open_connections(server_pki: pki.ServerPKI
                     pass
             except trio.BrokenResourceError:
                 pass
+
+
+async def test_websocket_upgrade_is_served_with_the_peer_identity(server_pki: pki.ServerPKI) -> None:
+    import wsproto
+    import wsproto.events as ws
+
+    async with running(server_pki) as port:
+        stream = await tls_connect(server_pki, port)
+        conn = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        await stream.send_all(conn.send(ws.Request(host="x", target="/exec", subprotocols=["v5.channel.k8s.io"])))
+        got: list[Any] = []
+        with trio.fail_after(5):
+            while not any(isinstance(e, ws.CloseConnection) for e in got):
+                data = await stream.receive_some(65536)
+                assert data, "connection closed early"
+                conn.receive_data(data)
+                for event in conn.events():
+                    got.append(event)
+                    if isinstance(event, ws.AcceptConnection):
+                        assert event.subprotocol == "v5.channel.k8s.io"
+                        await stream.send_all(conn.send(ws.TextMessage(data="hello")))
+        texts = [e.data for e in got if isinstance(e, ws.TextMessage)]
+        assert texts == ["system:admin wss hello"]
+        await trio.aclose_forcefully(stream)

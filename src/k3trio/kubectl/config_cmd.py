@@ -107,8 +107,8 @@ class _Files:
         for item in items:
             if isinstance(item, dict) and item.get("name") == name:
                 self.dirty.add(path)
-                value = item.setdefault(_SECTIONS[section], {})
-                return value if isinstance(value, dict) else {}
+                found = item.setdefault(_SECTIONS[section], {})
+                return found if isinstance(found, dict) else {}
         if not create:
             return None
         value: dict[str, Any] = {}
@@ -294,12 +294,12 @@ def _get_contexts(f: Factory, args: list[str], opts: dict[str, Any]) -> int:
 
 
 def _get_clusters(f: Factory, args: list[str], opts: dict[str, Any]) -> int:
-    f.out.write("NAME\n" + "".join(n + "\n" for n in f.config.clusters))
+    f.out.write("NAME\n" + "".join(n + "\n" for n in sorted(f.config.clusters)))
     return 0
 
 
 def _get_users(f: Factory, args: list[str], opts: dict[str, Any]) -> int:
-    f.out.write("NAME\n" + "".join(n + "\n" for n in f.config.users))
+    f.out.write("NAME\n" + "".join(n + "\n" for n in sorted(f.config.users)))
     return 0
 
 

@@ -90,10 +90,11 @@ class _Fetcher:
     def get_one(self, res: ApiResource, name: str) -> dict[str, Any] | None:
         params = {"includeObject": "Object"} if self.table and self.opts["sort_by"] else None
         try:
-            return self.f.client.get(
+            found: dict[str, Any] = self.f.client.get(
                 res.path(self.namespace_for(res) or self.f.namespace, name,
                          self.opts["subresource"] or None),
                 params=params, accept=TABLE_ACCEPT if self.table else None)
+            return found
         except StatusError as exc:
             if exc.code == 404 and self.opts["ignore_not_found"]:
                 return None

@@ -169,8 +169,9 @@ def _cluster_info(f: Factory, args: list[str], opts: dict[str, Any]) -> int:
         ports = (svc.get("spec") or {}).get("ports") or []
         port = ports[0] if ports else {}
         pname = port.get("name") or str(port.get("port", ""))
+        svc_name = str(meta.get("name") or "")
         link = (f"{server}/api/v1/namespaces/kube-system/services/"
-                f"{(pname and meta.get('name') + ':' + pname) or meta.get('name')}/proxy")
+                f"{svc_name + ':' + pname if pname else svc_name}/proxy")
         f.out.write(f"{name} is running at {link}\n")
     f.out.write("\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info "
                 "dump'.\n")

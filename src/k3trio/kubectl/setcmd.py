@@ -52,13 +52,13 @@ def flags(sub: str | None) -> list[Flag]:
 
 def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
     kind = obj.get("kind")
-    spec = obj.setdefault("spec", {})
+    spec: dict[str, Any] = obj.setdefault("spec", {})
     if kind == "Pod":
         return spec
     if kind == "CronJob":
-        return spec.setdefault("jobTemplate", {}).setdefault("spec", {}).setdefault(
-            "template", {}).setdefault("spec", {})
-    return spec.setdefault("template", {}).setdefault("spec", {})
+        spec = spec.setdefault("jobTemplate", {}).setdefault("spec", {})
+    pod_spec: dict[str, Any] = spec.setdefault("template", {}).setdefault("spec", {})
+    return pod_spec
 
 
 def _targets(f: Factory, args: list[str], opts: dict[str, Any]) -> tuple[list[tuple[Any, dict[str, Any]]], list[str]]:

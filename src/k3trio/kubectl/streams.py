@@ -113,7 +113,8 @@ def _pod_for(f: Factory, target: str, opts: dict[str, Any], command: str) -> dic
         raise CommandError("error: timed out waiting for the condition")
     pods.sort(key=lambda p: ((p.get("status") or {}).get("phase") != "Running",
                              (p.get("metadata") or {}).get("creationTimestamp", "")))
-    return pods[0]
+    first: dict[str, Any] = pods[0]
+    return first
 
 
 def _container(f: Factory, pod: dict[str, Any], wanted: str, verb: str) -> str:

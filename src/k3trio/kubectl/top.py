@@ -67,9 +67,8 @@ def run(f: Factory, sub: str | None, args: list[str], opts: dict[str, Any]) -> i
         if not items:
             raise CommandError(f"error: No resources found in {ns} namespace." if ns else
                                "error: No resources found")
-        rows = [] if opts["no_headers"] else (
-            (["NAMESPACE"] if not ns else []) + ["NAME", "CPU(cores)", "MEMORY(bytes)"])
-        rows = [rows] if rows else []
+        header = (["NAMESPACE"] if not ns else []) + ["NAME", "CPU(cores)", "MEMORY(bytes)"]
+        rows = [] if opts["no_headers"] else [header]
         for m in items:
             cpu = sum(_cpu((c.get("usage") or {}).get("cpu", "0")) for c in m.get("containers") or [])
             mem = sum(_mem((c.get("usage") or {}).get("memory", "0")) for c in m.get("containers") or [])

@@ -112,7 +112,7 @@ def _float_text(f: float) -> str:
     return repr(f)
 
 
-class _GoDumper(_Dumper):  # type: ignore[misc,valid-type]
+class _GoDumper(_Dumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         return True
 

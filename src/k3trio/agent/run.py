@@ -215,6 +215,9 @@ async def run_agent(
                 cluster_domain=cluster_domain, host_resolv=resolv, recorder=recorder)
             state.kubelet = kubelet
             await nursery.start(kubelet.run)
+            from .kubelet.server import run_kubelet_api
+
+            await nursery.start(run_kubelet_api, cfg.data_dir, kubelet, cri, client)
             log.info("Node agent of %s running (%s)", cfg.node_name, state.runtime_version)
             task_status.started(state)
             await trio.sleep_forever()

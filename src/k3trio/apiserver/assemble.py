@@ -114,6 +114,10 @@ def build_default_api(
 
     plugins = Plugins()
     storages = StorageSet(store, plugins, registry)
+    if pki is not None:
+        from .handlers.podproxy import kubelet_client_context
+
+        storages.kubelet_tls = kubelet_client_context(pki)
     objects = storages.objects
     issuer = service_account_issuer(getattr(config, "cluster_domain", "cluster.local"))
     static = dict(node_token_users(getattr(pki, "token", None)))

@@ -57,6 +57,8 @@ class StorageSet:
         self._caches: dict[str, WatchCache] = {}
         self._nursery: trio.Nursery | None = None
         self.objects = CacheSet(self._cache_for_name)
+        #: TLS context for dialing kubelets (``handlers.podproxy.kubelet_client_context``).
+        self.kubelet_tls: Any = None
 
     # -- lookups -------------------------------------------------------------------------------
     def _cache_for_name(self, resource: str) -> WatchCache | None:
@@ -133,6 +135,12 @@ class StorageSet:
             if handler is None or (ri.verb not in info.verbs and not (ri.verb == "watch" and "watch" in info.verbs)):
                 raise MethodNotSupported(info.resource, ri.verb, info.group)
             await handler(req, storage)
+            return
+        if info.group == "" and info.resource == "pods" and sub in ("log", "exec", "attach", "portforward"):
+            # Served by the pod's kubelet (handlers.podproxy).
+            from .handlers.podproxy import handle_pod_subresource
+
+            await handle_pod_subresource(req, self)
             return
         if ri.verb not in ("get", "update", "patch", "create"):
             raise MethodNotSupported(f"{info.resource}/{sub}", ri.verb, info.group)

@@ -163,11 +163,22 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
     return components
 
 
+#: Components whose readiness is the API server's readiness (``/readyz``), as upstream:
+#: kube-apiserver's readyz does not wait for the scheduler, controllers or kubelet.
+API_COMPONENTS = ("store", "apiserver", "kubeconfig")
+
+
 def _health_checks(supervisor: Supervisor, endpoint: str) -> list[tuple[str, str | None]]:
-    """Checks for ``/healthz``, ``/livez`` and ``/readyz`` from the supervisor's view."""
+    """Checks for ``/healthz``, ``/livez`` and ``/readyz`` from the supervisor's view.
+
+    ``/readyz`` checks that the API is served (store, API server, kubeconfig written);
+    ``/livez`` and ``/healthz`` list every component and fail while one crash-loops.
+    """
     checks: list[tuple[str, str | None]] = [("ping", None), ("log", None)]
     for h in supervisor.health():
         if endpoint == "readyz":
+            if h.name not in API_COMPONENTS:
+                continue
             failure = None if h.ready else (h.last_error or h.state.value)
         else:
             failure = h.last_error if h.crash_looping else None

@@ -39,11 +39,13 @@ import ssl
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import trio
+
+if TYPE_CHECKING:
+    import httpx
 
 from k3trio.api import labels as labelsel
 from k3trio.api.errors import APIError, BadRequest, Details, InternalError
@@ -300,6 +302,8 @@ class WebhookCaller:
 
     async def call(self, hook: Mapping[str, Any], review: dict[str, Any]) -> Any:
         """POST ``review``; returns the decoded JSON reply. Raises CallError."""
+        import httpx  # only when a webhook is actually called: keeps server start-up light
+
         name = str(hook.get("name", ""))
         config = hook.get("clientConfig") or {}
         timeout = int(hook.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS)

@@ -60,12 +60,13 @@ async def test_join_issues_the_node_identity(api_server: ServerProcess, kctl: Ku
     joined = await join_cluster(url(api_server), token_of(api_server.data_dir), node_name=name,
                                 data_dir=tmp_path, node_ips=("10.9.8.7",))
     agent = tmp_path / "agent"
-    assert joined.issued == {"client-kubelet", "serving-kubelet"}
+    assert joined.issued == {"client-kubelet", "serving-kubelet", "client-kube-proxy"}
     assert joined.settings.cluster_dns == "10.43.0.10"
     assert joined.settings.cluster_domain == "cluster.local"
     assert (agent / "server-ca.crt").read_bytes() == ca_of(api_server.data_dir)
     for private in ("client-kubelet.crt", "client-kubelet.key", "serving-kubelet.crt",
-                    "serving-kubelet.key", "kubelet.kubeconfig", "node-password"):
+                    "serving-kubelet.key", "client-kube-proxy.crt", "client-kube-proxy.key",
+                    "kubelet.kubeconfig", "kubeproxy.kubeconfig", "node-password"):
         assert mode(agent / private) == 0o600, private
 
     client = load_cert_pem((agent / "client-kubelet.crt").read_bytes())
@@ -87,6 +88,10 @@ async def test_join_issues_the_node_identity(api_server: ServerProcess, kctl: Ku
                    kubeconfig=kubeconfig) == f"system:node:{name}"
     assert kctl.run("auth", "can-i", "create", "clusterroles",
                     kubeconfig=kubeconfig).stdout.strip() == "no"
+    proxy = agent / "kubeproxy.kubeconfig"
+    assert kctl.ok("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}",
+                   kubeconfig=proxy) == "system:kube-proxy"
+    kctl.ok("get", "endpointslices", "-A", kubeconfig=proxy)
     # The claim is stored as a hash in kube-system.
     secret = kctl.json("get", "secret", "-n", "kube-system", f"{name}.node-password.k3trio")
     assert secret["immutable"] is True and set(secret["data"]) == {"hash"}

@@ -10,15 +10,17 @@
        (HTTP basic ``node:<secret>``);
     4. keep the kubelet's client and serving certificates if they are still good, else POST
        a CSR for this node's own key to /v1-k3trio/{client,serving}-kubelet.crt with the
-       headers k3trio-Node-Name, k3trio-Node-Password and k3trio-Node-IP;
-    5. write kubelet.kubeconfig.
+       headers k3trio-Node-Name, k3trio-Node-Password and k3trio-Node-IP; the same for the
+       service proxy's certificate (/v1-k3trio/client-kube-proxy.crt);
+    5. write kubelet.kubeconfig and kubeproxy.kubeconfig.
 
 Files, under ``<data-dir>/agent`` (see :class:`AgentPaths`)::
 
     server-ca.crt, client-ca.crt             0644  the cluster's CAs as the server gave them
     client-kubelet.{crt,key}                 0600  system:node:<name> in system:nodes
     serving-kubelet.{crt,key}                0600  the kubelet's serving certificate
-    kubelet.kubeconfig                       0600  server URL, server CA, client certificate
+    client-kube-proxy.{crt,key}              0600  system:kube-proxy (the service proxy)
+    kubelet.kubeconfig, kubeproxy.kubeconfig 0600  server URL, server CA, client certificate
     node-password                            0600  this machine's claim on its node name
 
 Invariants:
@@ -94,6 +96,8 @@ log = logging.getLogger("k3trio.agent.join")
 
 CLIENT_KUBELET = "client-kubelet"
 SERVING_KUBELET = "serving-kubelet"
+CLIENT_KUBE_PROXY = "client-kube-proxy"
+KUBE_PROXY_USER = "system:kube-proxy"
 REQUEST_TIMEOUT = 10.0
 
 
@@ -157,6 +161,10 @@ class AgentPaths:
         return self.dir / "kubelet.kubeconfig"
 
     @property
+    def proxy_kubeconfig(self) -> Path:
+        return self.dir / "kubeproxy.kubeconfig"
+
+    @property
     def node_password(self) -> Path:
         return self.dir / "node-password"
 
@@ -200,12 +208,17 @@ class JoinedNode:
     paths: AgentPaths
     ca_pem: bytes
     settings: ClusterSettings
-    #: Which certificates (``client-kubelet``, ``serving-kubelet``) were issued by this join.
+    #: Which certificates (``client-kubelet``, ``serving-kubelet``, ``client-kube-proxy``)
+    #: were issued by this join.
     issued: frozenset[str]
 
     def client_config(self, component: str = "kubelet") -> ClientConfig:
         """A client config presenting the node's certificate (from ``kubelet.kubeconfig``)."""
         return ClientConfig.from_kubeconfig(self.paths.kubeconfig, component=component)
+
+    def proxy_client_config(self, component: str = "kube-proxy") -> ClientConfig:
+        """A client config as ``system:kube-proxy`` (from ``kubeproxy.kubeconfig``)."""
+        return ClientConfig.from_kubeconfig(self.paths.proxy_kubeconfig, component=component)
 
 
 # -- pure helpers ------------------------------------------------------------------------------
@@ -397,7 +410,8 @@ async def join_cluster(
                    "k3trio-Node-IP": ",".join(node_ips)}
         issued: set[str] = set()
         wanted = ((CLIENT_KUBELET, node_client_spec(node_name), client_ca),
-                  (SERVING_KUBELET, kubelet_serving_spec(node_name, node_ips), server_ca))
+                  (SERVING_KUBELET, kubelet_serving_spec(node_name, node_ips), server_ca),
+                  (CLIENT_KUBE_PROXY, CertSpec.client(KUBE_PROXY_USER), client_ca))
         for base, spec, ca in wanted:
             key = await trio.to_thread.run_sync(_load_or_make_key, paths.key(base))
             if certificate_still_good(read_optional(paths.crt(base)), key, ca, spec, now=when):
@@ -412,8 +426,9 @@ async def join_cluster(
             log.info("Obtained %s certificate for node %s", base, node_name)
     finally:
         await api.aclose()
-    key_pem = paths.key(CLIENT_KUBELET).read_bytes()
-    write_kubeconfig(paths.kubeconfig, server_url=server, ca_pem=ca_pem,
-                     client_cert_pem=paths.crt(CLIENT_KUBELET).read_bytes(),
-                     client_key_pem=key_pem, mode=PRIVATE_FILE_MODE)
+    for base, kubeconfig in ((CLIENT_KUBELET, paths.kubeconfig),
+                             (CLIENT_KUBE_PROXY, paths.proxy_kubeconfig)):
+        write_kubeconfig(kubeconfig, server_url=server, ca_pem=ca_pem,
+                         client_cert_pem=paths.crt(base).read_bytes(),
+                         client_key_pem=paths.key(base).read_bytes(), mode=PRIVATE_FILE_MODE)
     return JoinedNode(server, node_name, paths, ca_pem, settings, frozenset(issued))

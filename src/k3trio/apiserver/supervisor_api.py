@@ -14,7 +14,9 @@ the API's authentication chain nor RBAC applies to them; each path has its own r
     POST /v1-k3trio/client-kubelet.crt   node credentials and node headers; body: a PEM CSR;
                                          answer: the certificate, then the client CA
     POST /v1-k3trio/serving-kubelet.crt  the same for the kubelet serving certificate (server CA)
-    GET  (either certificate path)       as POST, but the server makes the key and appends it
+    POST /v1-k3trio/client-kube-proxy.crt  node credentials; body: a PEM CSR; answer: a
+                                         ``system:kube-proxy`` certificate (no node headers)
+    GET  (any certificate path)          as POST, but the server makes the key and appends it
                                          to the answer (the shape K3s agents expect)
 
 *Node credentials* are the join token's secret (HTTP basic ``node:<secret>``, or a bearer
@@ -87,6 +89,8 @@ log = logging.getLogger("k3trio.supervisor-api")
 CACERTS_PATH = "/cacerts"
 PING_PATH = "/ping"
 PREFIX = "/v1-k3trio/"
+KUBE_PROXY_PATH = PREFIX + "client-kube-proxy.crt"
+KUBE_PROXY_USER = "system:kube-proxy"
 NODE_NAME_HEADER = "k3trio-node-name"
 NODE_PASSWORD_HEADER = "k3trio-node-password"
 NODE_IP_HEADER = "k3trio-node-ip"
@@ -357,7 +361,8 @@ class SupervisorAPI:
 
     async def _serve(self, scope: dict[str, Any], receive: Any, path: str) -> tuple[int, bytes, str]:
         method = scope.get("method", "GET")
-        cert_path = path in (PREFIX + "client-kubelet.crt", PREFIX + "serving-kubelet.crt")
+        cert_path = path in (PREFIX + "client-kubelet.crt", PREFIX + "serving-kubelet.crt",
+                             KUBE_PROXY_PATH)
         allowed = ("GET", "POST") if cert_path else ("GET", "HEAD")
         if method not in allowed:
             raise SupervisorError(405, f"method {method} not allowed on {path}")
@@ -375,16 +380,19 @@ class SupervisorAPI:
             return 200, self._settings, "application/json"
         if not cert_path:
             raise SupervisorError(404, f"{path} not found")
-        node_name = headers.get(NODE_NAME_HEADER, "").strip()
-        check_node_name(node_name)
-        if node_identity is not None and node_identity != node_name:
-            raise SupervisorError(403, f"node {node_identity!r} may not request certificates for "
-                                       f"node {node_name!r}")
         csr = await read_body(receive, MAX_CSR_BYTES) if method == "POST" else b""
         if method == "POST" and not csr:
             raise SupervisorError(400, "POST needs a PEM certificate signing request as its body")
         if csr:
             csr_public_key(csr)  # refuse a bad CSR before touching the node's claim
+        if path == KUBE_PROXY_PATH:
+            spec = CertSpec.client(KUBE_PROXY_USER)
+            return 200, issue(self._pki.client_ca, spec, csr or None, self._now()), "application/x-pem-file"
+        node_name = headers.get(NODE_NAME_HEADER, "").strip()
+        check_node_name(node_name)
+        if node_identity is not None and node_identity != node_name:
+            raise SupervisorError(403, f"node {node_identity!r} may not request certificates for "
+                                       f"node {node_name!r}")
         addresses = node_addresses(headers.get(NODE_IP_HEADER, ""))
         await self.passwords.verify_or_claim(node_name, headers.get(NODE_PASSWORD_HEADER, ""))
         now = self._now()

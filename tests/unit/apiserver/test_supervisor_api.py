@@ -252,3 +252,16 @@ def test_password_hash_round_trip() -> None:
     for bad in ("", "$scrypt$", "$md5$a$b$c", encoded.replace("ln=14", "ln=99"), encoded + "!"):
         assert not check_password("s3cret", bad)
     assert password_secret_name("n1") == "n1.node-password.k3trio"
+
+
+async def test_kube_proxy_certificate(front: Any, pki: Any) -> None:
+    key = generate_ec_key()
+    secret = parse_token(pki.token).secret
+    status, _, body = await call(front, "/v1-k3trio/client-kube-proxy.crt", method="POST",
+                                 headers={"Authorization": basic(secret)}, body=csr_for(key))
+    assert status == 200, body
+    leaf, _ = load_certs_pem(body)
+    assert common_name(leaf) == "system:kube-proxy" and organizations(leaf) == ()
+    assert key_matches_cert(key, leaf) and is_issued_by(leaf, pki.client_ca.cert)
+    assert (await call(front, "/v1-k3trio/client-kube-proxy.crt", method="POST",
+                       body=csr_for(key)))[0] == 401

@@ -69,3 +69,28 @@ def test_describe_namespaced(pair: Pair, ns: str, args: list[str]) -> None:
 def test_describe_cluster_scoped(pair: Pair, ns: str) -> None:
     pair.compare("describe", "ns", ns, mode="exact")
     pair.compare("describe", "ns", "default", mode="exact")
+
+
+def test_describe_pod_and_node(pair: Pair, ns: str, kctl: Kubectl) -> None:
+    import json
+
+    from .conftest import wait_until
+
+    wait_until(lambda: kctl.run("get", "serviceaccount", "default", "-n", ns).returncode == 0,
+               timeout=20)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "labels": {"app": "x"}},
+           "spec": {"containers": [
+               {"name": "c", "image": "nginx", "ports": [{"containerPort": 80}],
+                "env": [{"name": "A", "value": "1"}],
+                "readinessProbe": {"httpGet": {"path": "/", "port": 80}},
+                "resources": {"requests": {"cpu": "100m"}}},
+               {"name": "d", "image": "busybox", "command": ["sleep", "1"]}],
+               "tolerations": [{"key": "k", "operator": "Equal", "value": "v",
+                                "effect": "NoExecute", "tolerationSeconds": 60}]}}
+    kctl.ok("create", "-f", "-", "-n", ns, input=json.dumps(pod))
+    pair.compare("describe", "pod", "p1", "-n", ns, mode="masked", stderr="ignore")
+    node = unique("node")
+    kctl.ok("create", "-f", "-", input=json.dumps(
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "labels": {"a": "b"}},
+         "spec": {"taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}]}}))
+    pair.compare("describe", "node", node, mode="masked")

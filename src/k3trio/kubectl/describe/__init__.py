@@ -50,6 +50,15 @@ class _Context:
         except StatusError:
             return []
 
+    def lease(self, node: str) -> dict[str, Any] | str:
+        """The node's Lease, or kubectl's message when it cannot be read."""
+        try:
+            lease: dict[str, Any] = self.f.client.get(
+                f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}")
+            return lease
+        except StatusError as exc:
+            return f"Failed to get lease: {exc.message}"
+
     def list(self, group: str, version: str, resource: str, namespace: str | None,
              label_selector: str | None = None) -> list[dict[str, Any]]:
         base = f"/apis/{group}/{version}" if group else f"/api/{version}"

@@ -94,8 +94,8 @@ def _env_value(e: dict[str, Any]) -> tuple[str, str]:
 
 def _probe(p: dict[str, Any]) -> str:
     attrs = (f"delay={p.get('initialDelaySeconds', 0)}s timeout={p.get('timeoutSeconds', 1)}s "
-             f"period={p.get('periodSeconds', 10)}s #success={p.get('successThreshold', 1)} "
-             f"#failure={p.get('failureThreshold', 3)}")
+             f"period={p.get('periodSeconds', 10)}s successThreshold={p.get('successThreshold', 1)} "
+             f"failureThreshold={p.get('failureThreshold', 3)}")
     if "exec" in p:
         return f"exec {p['exec'].get('command', [])} {attrs}".replace("'", "")
     if "httpGet" in p:
@@ -313,4 +313,4 @@ def conditions(w: Writer, items: list[dict[str, Any]] | None, with_reason: bool 
     else:
         w.line(1, "Type", "Status")
         for c in items:
-            w.line(1, f"{c.get('type', '')} ", c.get("status", ""))
+            w.line(1, f"{c.get('type', '')} ", f"{c.get('status', '')} ")

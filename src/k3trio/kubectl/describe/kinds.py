@@ -18,6 +18,7 @@ __all__ = ["DESCRIBERS", "Context", "describe_generic"]
 
 class Context(Protocol):
     def events_for(self, obj: dict[str, Any]) -> list[dict[str, Any]]: ...
+    def lease(self, node: str) -> dict[str, Any] | str: ...
     def list(self, group: str, version: str, resource: str, namespace: str | None,
              label_selector: str | None = None) -> list[dict[str, Any]]: ...
     show_events: bool
@@ -424,10 +425,20 @@ def node(obj: dict[str, Any], ctx: Context) -> str:
     w.string_list(0, "Taints", [f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:"
                                 f"{t.get('effect')}" for t in spec.get("taints") or []])
     w.line(0, "Unschedulable:", str(bool(spec.get("unschedulable", False))).lower())
+    lease = ctx.lease(meta.get("name", ""))
+    if isinstance(lease, str):
+        w.line(0, "Lease:", lease)
+    else:
+        lspec = lease.get("spec") or {}
+        w.write(0, "Lease:\n")
+        w.line(1, "HolderIdentity:", lspec.get("holderIdentity") or "<unset>")
+        w.line(1, "AcquireTime:", describe_time(lspec["acquireTime"]) if lspec.get("acquireTime") else "<unset>")
+        w.line(1, "RenewTime:", describe_time(lspec["renewTime"]) if lspec.get("renewTime") else "<unset>")
     conds = status.get("conditions") or []
-    w.write(0, "Conditions:\n")
-    w.line(1, "Type", "Status", "LastHeartbeatTime", "LastTransitionTime", "Reason", "Message")
-    w.line(1, "----", "------", "-----------------", "------------------", "------", "-------")
+    if conds:
+        w.write(0, "Conditions:\n")
+        w.line(1, "Type", "Status", "LastHeartbeatTime", "LastTransitionTime", "Reason", "Message")
+        w.line(1, "----", "------", "-----------------", "------------------", "------", "-------")
     for c in conds:
         w.line(1, c.get("type", ""), c.get("status", ""),
                describe_time(c.get("lastHeartbeatTime")), describe_time(c.get("lastTransitionTime")),
@@ -447,7 +458,7 @@ def node(obj: dict[str, Any], ctx: Context) -> str:
                        ("osImage", "OS Image"), ("operatingSystem", "Operating System"),
                        ("architecture", "Architecture"),
                        ("containerRuntimeVersion", "Container Runtime Version"),
-                       ("kubeletVersion", "Kubelet Version"), ("kubeProxyVersion", "Kube-Proxy Version")):
+                       ("kubeletVersion", "Kubelet Version")):
         w.line(1, f"{label}:", info.get(key, ""))
     if spec.get("podCIDR"):
         w.line(0, "PodCIDR:", spec["podCIDR"])
@@ -458,18 +469,66 @@ def node(obj: dict[str, Any], ctx: Context) -> str:
             if (p.get("spec") or {}).get("nodeName") == meta.get("name")
             and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
     w.line(0, "Non-terminated Pods:", f"({len(pods)} in total)")
-    w.line(1, "Namespace", "Name", "CPU Requests", "CPU Limits", "Memory Requests",
+    w.line(1, "Namespace", "Name", "", "CPU Requests", "CPU Limits", "Memory Requests",
            "Memory Limits", "Age")
-    w.line(1, "---------", "----", "------------", "----------", "---------------",
+    w.line(1, "---------", "----", "", "------------", "----------", "---------------",
            "-------------", "---")
     from .writer import age
 
+    allocatable = status.get("allocatable") or {}
+    totals: dict[str, list[Any]] = {}
     for p in pods:
         pm = _meta(p)
-        w.line(1, pm.get("namespace", ""), pm.get("name", ""), "0 (0%)", "0 (0%)", "0 (0%)",
-               "0 (0%)", age(pm.get("creationTimestamp")))
+        req, lim = _pod_resources(p)
+        for name in ("cpu", "memory"):
+            t = totals.setdefault(name, [_q("0"), _q("0")])
+            t[0] = t[0] + req.get(name, _q("0"))
+            t[1] = t[1] + lim.get(name, _q("0"))
+        w.line(1, pm.get("namespace", ""), pm.get("name", ""), "",
+               *(_fraction(v, allocatable.get(r)) for v, r in (
+                   (req.get("cpu"), "cpu"), (lim.get("cpu"), "cpu"),
+                   (req.get("memory"), "memory"), (lim.get("memory"), "memory"))),
+               age(pm.get("creationTimestamp")))
+    w.write(0, "Allocated resources:\n")
+    w.write(1, "(Total limits may be over 100 percent, i.e., overcommitted.)\n")
+    w.line(1, "Resource", "Requests", "Limits")
+    w.line(1, "--------", "--------", "------")
+    names = ["cpu", "memory", "ephemeral-storage"] + sorted(
+        r for r in allocatable if r.startswith("hugepages-"))
+    for name in names:
+        req_total, lim_total = totals.get(name, [_q("0"), _q("0")])
+        w.line(1, name, _fraction(req_total, allocatable.get(name)),
+               _fraction(lim_total, allocatable.get(name)))
     _events(w, obj, ctx)
     return w.render()
+
+
+def _q(text: Any) -> Any:
+    from ...api.quantity import parse_quantity
+
+    return parse_quantity(str(text))
+
+
+def _pod_resources(pod: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    req: dict[str, Any] = {}
+    lim: dict[str, Any] = {}
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        res = c.get("resources") or {}
+        for src, dst in ((res.get("requests") or {}, req), (res.get("limits") or {}, lim)):
+            for name, value in src.items():
+                dst[name] = dst.get(name, _q("0")) + _q(value)
+    return req, lim
+
+
+def _fraction(value: Any, allocatable: Any) -> str:
+    if value is None:
+        value = _q("0")
+    pct = 0
+    if allocatable:
+        total = _q(allocatable)
+        if not total.is_zero():
+            pct = int(value.milli_value() * 100 // total.milli_value())
+    return f"{value} ({pct}%)"
 
 
 def describe_generic(obj: dict[str, Any], ctx: Context) -> str:

@@ -212,7 +212,8 @@ async def run_agent(
             kubelet = Kubelet(
                 client, cri, cri, node_name=cfg.node_name, host_ip=internal_ip,
                 network_ready=lambda: state.network_ready, cluster_dns=cluster_dns,
-                cluster_domain=cluster_domain, host_resolv=resolv, recorder=recorder)
+                cluster_domain=cluster_domain, host_resolv=resolv, recorder=recorder,
+                pods_root=agent_dir / "pods")
             state.kubelet = kubelet
             await nursery.start(kubelet.run)
             from .kubelet.server import run_kubelet_api

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 import trio
@@ -20,7 +20,9 @@ from .types import (
     ContainerInfo,
     ContainerState,
     ContainerStatus,
+    CriError,
     CriNotFound,
+    ExecResult,
     ImageInfo,
     ImagePullError,
     SandboxConfig,
@@ -56,6 +58,9 @@ class FakeRuntime:
         self._ids = itertools.count(1)
         self._ip = itertools.count(2)
         self._ips: dict[str, str] = {}
+        #: answers ``exec_sync(container_id, cmd)``; by default every command succeeds
+        self.exec_handler: Callable[[str, Sequence[str]], ExecResult] = \
+            lambda cid, cmd: ExecResult(0)
 
     def _id(self) -> str:
         return f"{next(self._ids):064x}"
@@ -182,6 +187,15 @@ class FakeRuntime:
     async def container_status(self, container_id: str) -> ContainerStatus:
         await trio.lowlevel.checkpoint()
         return self._container(container_id)[2]
+
+    async def exec_sync(self, container_id: str, cmd: Sequence[str], timeout: float
+                        ) -> ExecResult:
+        await trio.lowlevel.checkpoint()
+        _, cfg, st = self._container(container_id)
+        self.calls.append(("exec_sync", " ".join(cmd)))
+        if st.state != ContainerState.RUNNING:
+            raise CriError(f"container {container_id} is not running")
+        return self.exec_handler(container_id, cmd)
 
     # -- ImageService -----------------------------------------------------------------
 

@@ -17,7 +17,8 @@ This is the only module that imports grpclib.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +39,7 @@ from .types import (
     CriError,
     CriNotFound,
     CriUnavailable,
+    ExecResult,
     ImageInfo,
     ImagePullError,
     SandboxConfig,
@@ -103,6 +105,12 @@ def _container_pb(c: ContainerConfig, sandbox: SandboxConfig) -> pb.ContainerCon
             ipc=pb.NamespaceMode.NODE if sandbox.host_ipc else pb.NamespaceMode.POD,
         ),
     )
+    if c.capabilities_add or c.capabilities_drop:
+        sc.capabilities.CopyFrom(pb.Capability(add_capabilities=list(c.capabilities_add),
+                                               drop_capabilities=list(c.capabilities_drop)))
+    if c.supplemental_groups:
+        sc.supplemental_groups.extend(c.supplemental_groups)
+    sc.no_new_privs = c.no_new_privs
     if c.run_as_user is not None:
         sc.run_as_user.value = c.run_as_user
     if c.run_as_group is not None:
@@ -248,6 +256,16 @@ class CriClient:
             image_ref=s.image_ref, reason=s.reason, message=s.message, labels=dict(s.labels),
             annotations=dict(s.annotations), log_path=s.log_path,
         )
+
+    async def exec_sync(self, container_id: str, cmd: Sequence[str], timeout: float
+                        ) -> ExecResult:
+        seconds = max(1, math.ceil(timeout)) if timeout > 0 else 0
+        r = await self._call("ExecSync", self._runtime.ExecSync,
+                             pb.ExecSyncRequest(container_id=container_id, cmd=list(cmd),
+                                                timeout=seconds),
+                             timeout=(seconds or 3600) + CALL_TIMEOUT)
+        return ExecResult(exit_code=int(r.exit_code), stdout=bytes(r.stdout),
+                          stderr=bytes(r.stderr))
 
     # -- images -----------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ __all__ = [
     "ContainerState",
     "ContainerStatus",
     "CriError",
+    "ExecResult",
     "CriNotFound",
     "CriUnavailable",
     "ImageInfo",
@@ -140,6 +141,10 @@ class ContainerConfig:
     run_as_user: int | None = None
     run_as_group: int | None = None
     readonly_rootfs: bool = False
+    capabilities_add: Sequence[str] = ()
+    capabilities_drop: Sequence[str] = ()
+    supplemental_groups: Sequence[int] = ()
+    no_new_privs: bool = False
     cpu_shares: int = 0
     cpu_quota: int = 0
     cpu_period: int = 0
@@ -213,6 +218,15 @@ class ContainerStatus:
 
 
 @attrs.frozen
+class ExecResult:
+    """What ``ExecSync`` returns: the command's exit code and captured output."""
+
+    exit_code: int
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+
+@attrs.frozen
 class ImageInfo:
     id: str
     repo_tags: Sequence[str] = ()
@@ -267,6 +281,16 @@ class RuntimeService(Protocol):
                               sandbox_id: str | None = None) -> list[ContainerInfo]: ...
 
     async def container_status(self, container_id: str) -> ContainerStatus: ...
+
+    async def exec_sync(self, container_id: str, cmd: Sequence[str], timeout: float
+                        ) -> ExecResult:
+        """Run ``cmd`` in the container and wait for it (``timeout`` seconds, 0: no limit).
+
+        Raises:
+            CriNotFound: the container does not exist.
+            CriError: the command could not be run or timed out.
+        """
+        ...
 
 
 class ImageService(Protocol):

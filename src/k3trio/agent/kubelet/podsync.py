@@ -105,6 +105,8 @@ class ContainerView:
     previous: ContainerStatus | None = None
     waiting_reason: str = ""
     waiting_message: str = ""
+    ready: bool = True  # readiness probe result (for a running container)
+    started: bool = True  # startup probe result (for a running container)
 
 
 def _cid(s: ContainerStatus) -> str:
@@ -131,10 +133,12 @@ def container_status(pod: Mapping[str, Any], container: Mapping[str, Any],
                                         message=view.waiting_message)
     restarts = latest.attempt
     if latest.state == ContainerState.RUNNING:
-        return running_container_status(
+        status = running_container_status(
             pod, container, container_id=_cid(latest), image_id=image_id(latest),
             started_at=ns_to_datetime(latest.started_at or latest.created_at),
-            restart_count=restarts, last_state=last_state)
+            restart_count=restarts, last_state=last_state, ready=view.ready and view.started)
+        status["started"] = view.started
+        return status
     if latest.state == ContainerState.EXITED:
         if view.waiting_reason:
             status = waiting_container_status(

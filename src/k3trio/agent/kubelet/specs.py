@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...api.quantity import QuantityError, parse_quantity
-from ..cri import ContainerConfig, KeyValue, PortMapping, SandboxConfig
+from ..cri import ContainerConfig, KeyValue, MountSpec, PortMapping, SandboxConfig
 
 __all__ = [
     "CONTAINER_NAME_LABEL",
@@ -216,17 +216,36 @@ def _resources(container: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _cap(name: Any) -> str:
+    text = str(name).upper()
+    return text if text == "ALL" or text.startswith("CAP_") else f"CAP_{text}"
+
+
 def container_config(pod: Mapping[str, Any], container: Mapping[str, Any], *, restart_count: int,
                      image: str, pod_ip: str = "", host_ip: str = "",
-                     extra_env: Mapping[str, str] | None = None) -> ContainerConfig:
-    """The ``ContainerConfig`` of one container of ``pod``."""
+                     extra_env: Mapping[str, str] | None = None,
+                     env: Mapping[str, str] | None = None,
+                     mounts: Sequence[MountSpec] = ()) -> ContainerConfig:
+    """The ``ContainerConfig`` of one container of ``pod``.
+
+    ``env``, when given, is the complete environment (see ``env.build_env``); otherwise only
+    ``value`` and ``fieldRef`` entries are resolved, after ``extra_env``.
+    """
     name = str(container.get("name"))
-    envs = _env(pod, container, pod_ip, host_ip, extra_env or {})
+    if env is not None:
+        envs = [KeyValue(k, v) for k, v in env.items()]
+    else:
+        envs = _env(pod, container, pod_ip, host_ip, extra_env or {})
     env_map = {kv.key: kv.value for kv in envs}
     psc = _spec(pod).get("securityContext") or {}
     csc = container.get("securityContext") or {}
     user = csc.get("runAsUser", psc.get("runAsUser"))
     group = csc.get("runAsGroup", psc.get("runAsGroup"))
+    caps = csc.get("capabilities") or {}
+    groups = [int(g) for g in psc.get("supplementalGroups") or []]
+    if psc.get("fsGroup") is not None:
+        groups.append(int(psc["fsGroup"]))
+    allow_escalation = csc.get("allowPrivilegeEscalation")
     return ContainerConfig(
         name=name, image=image, attempt=restart_count,
         command=[expand(str(a), env_map) for a in container.get("command") or []],
@@ -246,5 +265,10 @@ def container_config(pod: Mapping[str, Any], container: Mapping[str, Any], *, re
         run_as_user=int(user) if user is not None else None,
         run_as_group=int(group) if group is not None else None,
         readonly_rootfs=bool(csc.get("readOnlyRootFilesystem")),
+        mounts=tuple(mounts),
+        capabilities_add=tuple(_cap(c) for c in caps.get("add") or []),
+        capabilities_drop=tuple(_cap(c) for c in caps.get("drop") or []),
+        supplemental_groups=tuple(sorted(set(groups))),
+        no_new_privs=allow_escalation is False and not csc.get("privileged"),
         **_resources(container),
     )

@@ -167,3 +167,22 @@ def test_job_and_cronjob_generators(twin: Twin) -> None:
     twin.run("create", "cronjob", "cj1", "--image=busybox", "--schedule=*/1 * * * *", "--", "date")
     twin.run("create", "deployment", "d3", "--image=nginx", "--", "sleep", "1")
     twin.same_objects("cronjob,deploy")
+
+
+def test_edit_with_editor(twin: Twin, tmp_path: Path) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/^  a: \"1\"$/  a: \"edited\"/' \"$1\"\n")
+    editor.chmod(0o755)
+    noop = tmp_path / "noop.sh"
+    noop.write_text("#!/bin/sh\nexit 0\n")
+    noop.chmod(0o755)
+    twin.run("create", "-f", "-", input=_manifests())
+    import os
+
+    for script, extra in ((editor, []), (noop, []), (editor, ["-o", "json"])):
+        os.environ["KUBE_EDITOR"] = str(script)
+        try:
+            twin.run("edit", "cm", "conf", *extra)
+        finally:
+            del os.environ["KUBE_EDITOR"]
+    twin.same_objects("cm/conf")

@@ -115,14 +115,14 @@ def _edit_one(f: Factory, res: Any, obj: dict[str, Any], as_json: bool, opts: di
             os.unlink(path)
         stripped = _strip(edited_text)
         if not stripped.strip():
-            f.out.write("Edit cancelled, no changes made.\n")
+            f.err.write("Edit cancelled, no changes made.\n")
             return 0
         try:
             edited = yaml.safe_load(stripped)
         except yaml.YAMLError as exc:
             raise CommandError(f"error: {exc}") from exc
         if edited == original:
-            f.out.write("Edit cancelled, no changes made.\n")
+            f.err.write("Edit cancelled, no changes made.\n")
             return 0
         from ..api.patch import create_merge_patch
 

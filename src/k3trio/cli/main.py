@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..version import version_line
-from . import flags
 
 SUBCOMMANDS = {
     "server": "run the management server (API server, scheduler, controllers, and an agent)",
@@ -28,6 +27,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import flags
+
     parser = _Parser(
         prog="k3trio",
         description="k3trio: a lightweight Kubernetes in one file.",
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_settings(command: str, given: dict[str, Any]) -> dict[str, Any]:
     """Merge config file, environment and flags (later wins) into one mapping."""
+    from . import flags
     from .configfile import load_config_file
 
     env = flags.from_environment(command)

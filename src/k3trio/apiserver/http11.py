@@ -23,8 +23,10 @@ Invariants:
 - Every wait on the peer is bounded: ``keep_alive_timeout`` between requests,
   ``header_timeout`` for a whole head, ``read_timeout`` per body read, ``write_timeout`` per
   write (a client that stops reading its watch is dropped).
-- A WebSocket upgrade request is handed, with every byte read so far, to ``handover``
-  (the server passes hypercorn's HTTP/1.1 protocol, which implements WebSocket).
+- A request with an ``Upgrade`` header carries ``scope["extensions"][TAKEOVER]``; calling it
+  gives the app the raw stream and the bytes already read past the head. The app then writes
+  the response (``101 Switching Protocols``) itself and owns the stream until it returns;
+  the connection is closed after that.
 - A malformed request gets a plain-text 4xx/5xx and the connection is closed; it never
   reaches the app and never raises out of :func:`serve_http11`.
 """
@@ -83,42 +85,16 @@ class _Broken(Exception):
     """The transport failed or timed out; the connection is finished."""
 
 
-#: Takes over a connection whose request asks for a protocol upgrade (WebSocket):
-#: ``await handover(stream, received)`` with every byte received so far, the head included.
-Handover = Callable[[trio.abc.Stream, bytes], Awaitable[None]]
-
-
-class _Upgrade(Exception):
-    def __init__(self, received: bytes) -> None:
-        super().__init__("upgrade")
-        self.received = received
-
-
-def _wants_websocket(headers: list[tuple[bytes, bytes]]) -> bool:
-    upgrade = connection = b""
-    for name, value in headers:
-        if name == b"upgrade":
-            upgrade = value.lower()
-        elif name == b"connection":
-            connection += b"," + value.lower()
-    return upgrade == b"websocket" and b"upgrade" in (t.strip() for t in connection.split(b","))
-
-
 class _Connection:
     """One client connection: a loop of read head -> run app -> finish exchange."""
 
-    def __init__(
-        self, stream: trio.abc.Stream, app: ASGIApp, base_scope: dict[str, Any], limits: HTTP11Limits,
-        handover: Handover | None = None,
-    ) -> None:
+    def __init__(self, stream: trio.abc.Stream, app: ASGIApp, base_scope: dict[str, Any], limits: HTTP11Limits) -> None:
         self.stream = stream
-        self.handover = handover
         self.app = app
         self.base_scope = base_scope
         self.limits = limits
         self.buf = b""
         self.broken = False
-        self.handed_over = False
         # Streams with their own deadlines (TLSStream) need no cancel scope per read or write.
         self.timed = hasattr(stream, "read_deadline") and hasattr(stream, "write_timeout")
         if self.timed:
@@ -166,11 +142,6 @@ class _Connection:
                 except ProtocolError as exc:
                     await self._reject(exc)
                     return
-                except _Upgrade as upgrade:
-                    assert self.handover is not None
-                    self.handed_over = True
-                    await self.handover(self.stream, upgrade.received)
-                    return
                 if head is None:
                     return
                 if not await self._exchange(head):
@@ -178,8 +149,7 @@ class _Connection:
         except _Broken:
             return
         finally:
-            if not self.handed_over:
-                await self._close()
+            await self._close()
 
     async def _reject(self, exc: ProtocolError) -> None:
         log.debug("bad request: %s", exc)
@@ -265,10 +235,7 @@ class _Connection:
                 if end > limits.max_head:
                     raise ProtocolError("request header fields too large", 431)
                 self.buf = buf[end + 4 :]
-                head = parse_head(buf[:end])
-                if self.handover is not None and _wants_websocket(head.headers):
-                    raise _Upgrade(buf)
-                return head
+                return parse_head(buf[:end])
             if len(buf) > limits.max_head:
                 raise ProtocolError("request header fields too large", 431)
             data = await self._recv(deadline)
@@ -608,7 +575,6 @@ async def serve_http11(
     app: ASGIApp,
     scope: dict[str, Any],
     limits: HTTP11Limits | None = None,
-    handover: Handover | None = None,
 ) -> None:
     """Serve HTTP/1.1 requests on an established ``stream`` until the exchange ends.
 
@@ -618,8 +584,7 @@ async def serve_http11(
         scope: keys added to every request's scope (``client``, ``server``, and anything the
             server wants the app to see, such as the peer identity).
         limits: timeouts and sizes (defaults: :class:`HTTP11Limits`).
-        handover: serves WebSocket upgrade requests instead (none: they are plain requests).
     """
-    conn = _Connection(stream, app, scope, limits or HTTP11Limits(), handover)
+    conn = _Connection(stream, app, scope, limits or HTTP11Limits())
     await conn.run()
 

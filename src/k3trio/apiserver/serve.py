@@ -8,8 +8,9 @@ into every request's ASGI scope under ``"k3trio.peer"`` (:data:`PEER_KEY`).
 TLS runs on the socket through :mod:`.tlsstream` (one OpenSSL call per read or write). The
 protocol is chosen by ALPN: ``h2`` goes to hypercorn's HTTP/2 protocol (:mod:`.http2`),
 anything else (``http/1.1`` or no ALPN) to :mod:`.http11`, written for the API server's hot
-path, which hands WebSocket upgrades to hypercorn (:mod:`.websocket`). Each connection runs
-in its own task; a failing connection is logged and closed and never takes the listener down.
+path; an ``Upgrade`` request (exec, attach, port-forward) can take the raw connection over
+through the ``k3trio.takeover`` scope extension. Each connection runs in its own task; a
+failing connection is logged and closed and never takes the listener down.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from ..pki import peer_identity
 from .http2 import h2_config, serve_h2
 from .http11 import HTTP11Limits, serve_http11
 from .tlsstream import wrap_server_socket
-from .websocket import serve_upgrade
 
 __all__ = ["PEER_KEY", "serve_https", "hypercorn_config", "HTTP11Limits"]
 
@@ -104,21 +104,13 @@ async def _serve_connection(
         if stream.selected_alpn_protocol() == "h2":
             await serve_h2(stream, app, scope, config, context)
         else:
-            handover = partial(_upgrade, app=app, scope=scope, config=config, context=context)
-            await serve_http11(stream, app, scope, limits, handover)
+            await serve_http11(stream, app, scope, limits)
     except Exception:
         # One broken connection must never take the listener and every other connection
         # down with it.
         log.debug("connection from %s ended with an error", client, exc_info=True)
     finally:
         stream.abort()
-
-
-async def _upgrade(
-    stream: trio.abc.Stream, received: bytes, *, app: ASGIApp, scope: dict[str, Any], config: Config,
-    context: WorkerContext,
-) -> None:
-    await serve_upgrade(stream, received, app, scope, config, context)
 
 
 def _addr(sockaddr: Any) -> tuple[str, int] | None:

@@ -18,7 +18,7 @@ import pytest
 import trio
 
 from k3trio import pki
-from k3trio.apiserver.http11 import HTTP11Limits
+from k3trio.apiserver.http11 import TAKEOVER, HTTP11Limits
 from k3trio.apiserver.serve import PEER_KEY, serve_https
 
 FAST = HTTP11Limits(keep_alive_timeout=0.3, header_timeout=0.3, read_timeout=0.3, write_timeout=0.3)
@@ -37,13 +37,14 @@ def server_pki(tmp_path_factory: pytest.TempPathFactory) -> pki.ServerPKI:
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "websocket":
-        assert (await receive())["type"] == "websocket.connect"
-        await send({"type": "websocket.accept", "subprotocol": "v5.channel.k8s.io"})
-        message = await receive()
+    takeover = scope.get("extensions", {}).get(TAKEOVER)
+    if takeover is not None:
+        # An Upgrade request: switch protocols and echo raw bytes, prefixed with the user.
+        stream, buffered = takeover()
         peer = scope.get(PEER_KEY)
-        await send({"type": "websocket.send", "text": f"{peer.user if peer else None} {scope['scheme']} {message['text']}"})
-        await send({"type": "websocket.close", "code": 1000})
+        await stream.send_all(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: echo\r\nconnection: Upgrade\r\n\r\n")
+        data = buffered or await stream.receive_some(65536)
+        await stream.send_all(f"{peer.user if peer else None}:".encode() + data)
         return
     if scope["type"] != "http":
         return
@@ -231,25 +232,18 @@ async def test_server_shutdown_closes_open_connections(server_pki: pki.ServerPKI
                 pass
 
 
-async def test_websocket_upgrade_is_served_with_the_peer_identity(server_pki: pki.ServerPKI) -> None:
-    import wsproto
-    import wsproto.events as ws
-
+async def test_upgrade_request_takes_the_raw_stream_over(server_pki: pki.ServerPKI) -> None:
     async with running(server_pki) as port:
         stream = await tls_connect(server_pki, port)
-        conn = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
-        await stream.send_all(conn.send(ws.Request(host="x", target="/exec", subprotocols=["v5.channel.k8s.io"])))
-        got: list[Any] = []
+        # Bytes sent right behind the head must reach the app (as "buffered").
+        await stream.send_all(b"GET /exec HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nraw-bytes")
+        got = b""
         with trio.fail_after(5):
-            while not any(isinstance(e, ws.CloseConnection) for e in got):
+            while True:
                 data = await stream.receive_some(65536)
-                assert data, "connection closed early"
-                conn.receive_data(data)
-                for event in conn.events():
-                    got.append(event)
-                    if isinstance(event, ws.AcceptConnection):
-                        assert event.subprotocol == "v5.channel.k8s.io"
-                        await stream.send_all(conn.send(ws.TextMessage(data="hello")))
-        texts = [e.data for e in got if isinstance(e, ws.TextMessage)]
-        assert texts == ["system:admin wss hello"]
+                if not data:
+                    break
+                got += data
+        assert got.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+        assert got.endswith(b"\r\n\r\nsystem:admin:raw-bytes")
         await trio.aclose_forcefully(stream)

@@ -6,11 +6,9 @@ containerd belongs to the networking tests.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -181,4 +179,18 @@ def test_cli_one_line_errors(api_server: ServerProcess, tmp_path: Path) -> None:
         "k3trio: the server refused the token (401 Unauthorized); check --token")
 
 
-_ = (os, Any)
+async def test_deleting_the_node_frees_its_name(api_server: ServerProcess, kctl: Kubectl,
+                                                tmp_path: Path) -> None:
+    import trio
+
+    name = unique("node")
+    token = token_of(api_server.data_dir)
+    await join_cluster(url(api_server), token, node_name=name, data_dir=tmp_path / "old")
+    kctl.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
+    kctl.ok("delete", "node", name)
+    with trio.fail_after(10):
+        while kctl.run("get", "secret", "-n", "kube-system",
+                       f"{name}.node-password.k3trio").returncode == 0:
+            await trio.sleep(0.1)
+    joined = await join_cluster(url(api_server), token, node_name=name, data_dir=tmp_path / "new")
+    assert "client-kubelet" in joined.issued

@@ -210,11 +210,12 @@ def build_default_api(
     # The agents' join endpoints (/cacerts, /v1-k3trio/...) answer in front of the API.
     from .supervisor_api import SupervisorAPI
 
+    front = SupervisorAPI(app, storages, pki, config)
     return APIServer(
-        SupervisorAPI(app, storages, pki, config),
+        front,
         storages,
         post_start=[crds.load, rebuild_allocations, bootstrap_objects],
-        tasks=[crds.run, run_cluster_role_aggregation],
+        tasks=[crds.run, run_cluster_role_aggregation, front.passwords.release_deleted_nodes],
     )
 
 

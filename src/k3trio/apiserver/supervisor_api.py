@@ -229,6 +229,43 @@ class NodePasswords:
             return True
         raise SupervisorError(409, f"node password for {node_name!r} is being changed; retry")
 
+    async def release(self, node_name: str) -> bool:
+        """Delete ``node_name``'s claim; True if there was one."""
+        from ..api.errors import NotFound
+        from .bootstrap import SYSTEM
+        from .storage.context import RequestContext
+
+        try:
+            await self._storage().delete(PASSWORD_NAMESPACE, password_secret_name(node_name), {},
+                                         RequestContext(user=SYSTEM, field_manager="k3trio-supervisor"))
+        except NotFound:
+            return False
+        log.info("Node %s was deleted: its name is free to claim again", node_name)
+        return True
+
+    async def release_deleted_nodes(self, api: Any = None) -> None:
+        """Release the claim of every Node that is deleted, as K3s does (runs until cancelled).
+
+        ``api`` is the ``APIServer`` when run as one of its background tasks (unused).
+        """
+        info = BUILTIN.get("", "v1", "nodes")
+        assert info is not None
+        cache = self._storages.cache(info)
+        await cache.wait_ready()
+        while True:
+            watcher, _ = cache.watch(resource_version=cache.revision or 1)
+            with watcher:
+                async for event in watcher.receive:
+                    if event.type == "DELETED":
+                        try:
+                            await self.release(event.obj.name)
+                        except APIError as exc:
+                            log.warning("Releasing the name of deleted node %s: %s", event.obj.name,
+                                        exc.message)
+            if watcher.overflowed:
+                log.warning("Node watch for password claims fell behind; restarting it")
+            await trio.sleep(0.5)
+
     async def _verify(self, node_name: str, password: str, secret: Mapping[str, Any]) -> None:
         try:
             encoded = base64.b64decode((secret.get("data") or {}).get("hash", "")).decode()

@@ -265,3 +265,26 @@ async def test_kube_proxy_certificate(front: Any, pki: Any) -> None:
     assert key_matches_cert(key, leaf) and is_issued_by(leaf, pki.client_ca.cert)
     assert (await call(front, "/v1-k3trio/client-kube-proxy.crt", method="POST",
                        body=csr_for(key)))[0] == 401
+
+
+async def test_deleting_the_node_releases_its_name(front: Any, pki: Any, storages: Any,
+                                                   nursery: Any) -> None:
+    import trio
+
+    nursery.start_soon(front.passwords.release_deleted_nodes)
+    nodes = storages.storage(BUILTIN.get("", "v1", "nodes"))
+    await nodes.create("", {"metadata": {"name": "w7"}}, RequestContext())
+    path = "/v1-k3trio/client-kubelet.crt"
+    csr = csr_for(generate_ec_key())
+    assert (await call(front, path, method="POST", headers=node_headers(pki, "w7", "old"),
+                       body=csr))[0] == 200
+    assert (await call(front, path, method="POST", headers=node_headers(pki, "w7", "new"),
+                       body=csr))[0] == 403
+    await nodes.delete("", "w7", {}, RequestContext())
+    secrets = storages.storage(BUILTIN.get("", "v1", "secrets"))
+    with trio.fail_after(5):
+        while await secrets.get_or_none("kube-system", password_secret_name("w7")) is not None:
+            await trio.sleep(0.01)
+    assert (await call(front, path, method="POST", headers=node_headers(pki, "w7", "new"),
+                       body=csr))[0] == 200
+    assert not await front.passwords.release("never-joined")

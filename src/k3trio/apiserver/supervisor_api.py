@@ -376,6 +376,8 @@ class SupervisorAPI:
 
     def __getattr__(self, name: str) -> Any:
         # Everything else (storages, registry...) is the wrapped app's.
+        if name == "app":
+            raise AttributeError(name)
         return getattr(self.app, name)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -335,13 +335,27 @@ async def serve_kubelet(
     port: int = 10250,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve the kubelet API over TLS until cancelled; reports the bound port."""
+    """Serve the kubelet API over TLS until cancelled; reports the bound port.
+
+    Raises:
+        OSError: the port cannot be bound (before anything is started).
+    """
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[1]
     log.info("Kubelet API listening on https://%s:%d", host, bound)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(trio.serve_listeners, partial(_serve_connection, app, ssl_context), listeners)
-        task_status.started(bound)
+    await trio.serve_listeners(partial(_serve_connection, app, ssl_context), listeners,
+                               task_status=_Started(task_status, bound))
+
+
+class _Started:
+    """Reports ``value`` instead of the listeners ``serve_listeners`` would report."""
+
+    def __init__(self, task_status: trio.TaskStatus[int], value: int) -> None:
+        self._status = task_status
+        self._value = value
+
+    def started(self, _: object = None) -> None:
+        self._status.started(self._value)
 
 
 def kubelet_ssl_context(data_dir: Path) -> ssl.SSLContext | None:
@@ -380,12 +394,7 @@ async def run_kubelet_api(data_dir: Path, kubelet: Any, runtime: Any, client: Cl
     reported = False
     while True:
         try:
-            async with trio.open_nursery() as nursery:
-                bound = await nursery.start(partial(serve_kubelet, app, ctx, port=port))
-                if not reported:
-                    reported = True
-                    task_status.started(bound)
-                delay = 1.0
+            listeners = await trio.open_tcp_listeners(port, host="0.0.0.0")
         except OSError as exc:
             log.error("Kubelet API cannot listen on port %d: %s; retrying", port, exc)
             if not reported:
@@ -393,3 +402,10 @@ async def run_kubelet_api(data_dir: Path, kubelet: Any, runtime: Any, client: Cl
                 task_status.started(None)
             await trio.sleep(delay)
             delay = min(delay * 2, 30.0)
+            continue
+        bound = listeners[0].socket.getsockname()[1]
+        log.info("Kubelet API listening on https://0.0.0.0:%d", bound)
+        if not reported:
+            reported = True
+            task_status.started(bound)
+        await trio.serve_listeners(partial(_serve_connection, app, ctx), listeners)

@@ -273,7 +273,7 @@ async def iter_body(stream: trio.abc.Stream, head: ResponseHead, rest: bytes) ->
                         yield piece
                 if decoder.done:
                     return
-            data = await stream.receive_some(_READ)
+            data = bytes(await stream.receive_some(_READ))
             if not data:
                 return
     left = int(length) if length is not None else -1
@@ -286,7 +286,7 @@ async def iter_body(stream: trio.abc.Stream, head: ResponseHead, rest: bytes) ->
             yield data
             if left == 0:
                 return
-        data = await stream.receive_some(_READ)
+        data = bytes(await stream.receive_some(_READ))
         if not data:
             return
 

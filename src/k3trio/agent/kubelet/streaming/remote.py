@@ -131,9 +131,11 @@ async def _streaming_url(server: Any, req: StreamRequest) -> str:
         r = await runtime._call("PortForward", runtime._runtime.PortForward,
                                 pb.PortForwardRequest(pod_sandbox_id=sandbox.id, port=req.ports))
         return str(r.url)
-    status = next((s for s in (pod.get("status") or {}).get("containerStatuses") or []
-                   + (pod.get("status") or {}).get("initContainerStatuses") or []
-                   if s.get("name") == req.container), None)
+    pod_status = pod.get("status") or {}
+    statuses = [*(pod_status.get("containerStatuses") or []),
+                *(pod_status.get("initContainerStatuses") or []),
+                *(pod_status.get("ephemeralContainerStatuses") or [])]
+    status = next((s for s in statuses if s.get("name") == req.container), None)
     if status is None or not (status.get("state") or {}).get("running") or not status.get("containerID"):
         raise StreamError(500, f'container not found ("{req.container}")')
     cid = strip_runtime(str(status["containerID"]))

@@ -192,3 +192,5 @@ async def test_job_and_graceful_deletion(server: AgentServer) -> None:
         print(f"graceful deletion took {took:.2f}s")
         assert took < 10
         await client.delete(JOBS, "two", namespace=NS)
+        pods = await client.list(PODS, namespace=NS, label_selector="job-name=two")
+        await _delete_all(client, server, [p["metadata"]["name"] for p in pods["items"]])

@@ -338,10 +338,7 @@ class Kubelet:
     async def _cleanup(self, uid: str, *, keep_files: bool = False) -> None:
         """Forget the pod's probes and tokens; unmount and remove its volumes."""
         self.probes.forget(uid)
-        if keep_files:
-            self.volumes.tokens.forget(uid)
-            return
-        await self.volumes.teardown(uid)
+        await self.volumes.teardown(uid, volumes_only=keep_files)
 
     @staticmethod
     def _live(history: Sequence[ContainerStatus], sandbox_id: str) -> ContainerStatus | None:

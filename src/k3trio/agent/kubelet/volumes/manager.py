@@ -142,10 +142,11 @@ class VolumeManager:
                                  readonly=bool(m.get("readOnly"))))
         return out
 
-    async def teardown(self, uid: str) -> None:
-        """Unmount and remove everything of pod ``uid`` (see module doc)."""
+    async def teardown(self, uid: str, *, volumes_only: bool = False) -> None:
+        """Unmount and remove everything of pod ``uid`` (see module doc); with
+        ``volumes_only`` (a pod that finished) keep its other files."""
         self.tokens.forget(uid)
-        pod_dir = self.pod_dir(uid)
+        pod_dir = self.pod_dir(uid) / "volumes" if volumes_only else self.pod_dir(uid)
         if not pod_dir.exists():
             return
         for point in mountpoints_under(pod_dir):

@@ -41,6 +41,30 @@ def _default_node_name() -> str:
     return socket.gethostname().split(".")[0].lower()
 
 
+#: The ``--kubelet-arg`` keys k3trio's kubelet understands, with a check of their value.
+KUBELET_ARGS = {"port": lambda v: v.isdigit() and 1 <= int(v) <= 65535}
+
+
+def parse_kubelet_args(args: tuple[str, ...]) -> dict[str, str]:
+    """``("port=10251",)`` -> ``{"port": "10251"}``.
+
+    Raises:
+        ConfigError: an argument is not ``key=value``, names an unsupported key, or has a
+            bad value.
+    """
+    settings: dict[str, str] = {}
+    for arg in args:
+        key, sep, value = arg.lstrip("-").partition("=")
+        check = KUBELET_ARGS.get(key)
+        if not sep or check is None:
+            supported = ", ".join(sorted(KUBELET_ARGS))
+            raise ConfigError(f"unsupported kubelet-arg {arg!r} (supported: {supported})")
+        if not check(value):
+            raise ConfigError(f"kubelet-arg {arg!r}: invalid value")
+        settings[key] = value
+    return settings
+
+
 @attrs.frozen(kw_only=True)
 class AgentConfig:
     """Settings shared by the node agent, whether inside the server or standalone."""
@@ -58,6 +82,14 @@ class AgentConfig:
     node_taint: tuple[str, ...] = ()
     kubelet_arg: tuple[str, ...] = ()
     debug: bool = False
+
+    def kubelet_settings(self) -> dict[str, str]:
+        """``--kubelet-arg key=value`` settings (see ``KUBELET_ARGS``)."""
+        return parse_kubelet_args(self.kubelet_arg)
+
+    def kubelet_port(self) -> int:
+        """The kubelet API port (``--kubelet-arg port=N``; default 10250)."""
+        return int(self.kubelet_settings().get("port", "10250"))
 
 
 @attrs.frozen(kw_only=True)
@@ -85,6 +117,7 @@ class ServerConfig:
     container_runtime_endpoint: str | None = None
     node_label: tuple[str, ...] = ()
     node_taint: tuple[str, ...] = ()
+    kubelet_arg: tuple[str, ...] = ()
     debug: bool = False
 
     def kubeconfig_path(self) -> Path:
@@ -114,6 +147,7 @@ class ServerConfig:
             container_runtime_endpoint=self.container_runtime_endpoint,
             node_label=self.node_label,
             node_taint=self.node_taint,
+            kubelet_arg=self.kubelet_arg,
             debug=self.debug,
         )
 
@@ -134,6 +168,7 @@ def _check_parse(cfg: ServerConfig, names: tuple[str, ...], parse: Any, what: st
 
 
 def _validate_server(cfg: ServerConfig) -> None:
+    parse_kubelet_args(cfg.kubelet_arg)
     if not 1 <= cfg.https_listen_port <= 65535:
         raise ConfigError(f"https-listen-port {cfg.https_listen_port} is not a valid port")
     _check_parse(cfg, _CIDR_FIELDS, lambda v: ipaddress.ip_network(v, strict=False), "a CIDR")
@@ -211,6 +246,8 @@ def structure(cls: type[ServerConfig] | type[AgentConfig], data: dict[str, Any])
         raise ConfigError(_first_error(exc)) from None
     if isinstance(cfg, ServerConfig):
         _validate_server(cfg)
+    else:
+        parse_kubelet_args(cfg.kubelet_arg)
     return cfg
 
 

@@ -50,6 +50,8 @@ class AgentServer:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        # Its own kubelet port, so test servers on one machine never answer for each other.
+        self.kubelet_port = free_port()
         self.kubeconfig = data_dir / "kubeconfig.yaml"
         self.log = data_dir / "server.log"
         self.node = f"e2e-{os.getpid()}"
@@ -60,7 +62,8 @@ class AgentServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "k3trio", "server", "--data-dir", str(self.data_dir),
                  "--https-listen-port", str(self.port), "--bind-address", "127.0.0.1",
-                 "--write-kubeconfig", str(self.kubeconfig), "--node-name", self.node],
+                 "--write-kubeconfig", str(self.kubeconfig), "--node-name", self.node,
+                 "--kubelet-arg", f"port={self.kubelet_port}"],
                 stdout=out, stderr=out, start_new_session=True)
 
     def kill9(self) -> None:

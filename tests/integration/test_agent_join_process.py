@@ -22,6 +22,7 @@ import pytest
 from k3trio.agent.containerd import ContainerdPaths
 
 from ._server import ServerProcess, env_without_venv, token_of
+from ..conftest import free_port
 from .conftest import Kubectl, unique, wait_until
 
 
@@ -50,6 +51,7 @@ class AgentProcess:
         self.node = node
         self.log = data_dir / "agent.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.kubelet_port = free_port()
 
     def start(self) -> AgentProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -57,7 +59,8 @@ class AgentProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "k3trio", "agent", "--data-dir", str(self.data_dir),
                  "--server", f"https://127.0.0.1:{self.server.port}",
-                 "--token", token_of(self.server.data_dir), "--node-name", self.node],
+                 "--token", token_of(self.server.data_dir), "--node-name", self.node,
+                 "--kubelet-arg", f"port={self.kubelet_port}"],
                 stdout=out, stderr=out, env=env_without_venv(), start_new_session=True)
         return self
 

@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ def host_node_config(cfg: AgentConfig, internal_ip: str, runtime_version: str) -
         labels=labels,
         taints=tuple(_parse_taint(t) for t in cfg.node_taint),
         container_runtime_version=runtime_version,
+        kubelet_port=cfg.kubelet_port(),
     )
 
 
@@ -218,7 +220,9 @@ async def run_agent(
             await nursery.start(kubelet.run)
             from .kubelet.server import run_kubelet_api
 
-            await nursery.start(run_kubelet_api, cfg.data_dir, kubelet, cri, client)
+            await nursery.start(
+                partial(run_kubelet_api, port=cfg.kubelet_port()), cfg.data_dir, kubelet, cri, client
+            )
             log.info("Node agent of %s running (%s)", cfg.node_name, state.runtime_version)
             task_status.started(state)
             await trio.sleep_forever()

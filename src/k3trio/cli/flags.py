@@ -87,6 +87,9 @@ FLAGS: tuple[Flag, ...] = (
          metavar="TAINT"),
     Flag("container-runtime-endpoint", "str",
          "use this existing CRI socket instead of starting containerd", BOTH, metavar="SOCKET"),
+    Flag("kubelet-arg", "list",
+         "customized flag for the kubelet (key=value; repeatable; supported: port)", BOTH,
+         metavar="ARG"),
     Flag("pause-image", "str", "image used for pod sandboxes", ("agent",), metavar="IMAGE"),
 )
 

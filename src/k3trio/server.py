@@ -114,16 +114,12 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
         return str(path)
 
     def component_client(ctx: Context, role: str, component: str) -> Any:
-        """A client for an in-process component, as ``role``'s certificate identity.
-
-        In-process components keep to HTTP/1.1 for now: with several watches open on one
-        HTTP/2 connection, later requests on it can stall.
-        """
+        """A client for an in-process component, as ``role``'s certificate identity."""
         from .client import Client, ClientConfig
 
         config = ClientConfig.from_pki(
             pki, role, f"https://127.0.0.1:{ctx.get('apiserver')}", component=component
-        ).evolve(namespace="kube-system", http2=False)
+        ).evolve(namespace="kube-system")
         return Client(config)
 
     async def controllers(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:

@@ -107,6 +107,10 @@ async def test_server_side_apply(api_server: ServerProcess) -> None:
 async def test_http2_and_user_agent(api_server: ServerProcess) -> None:
     async with Client(config(api_server, "probe")) as c:
         response = await c.request("GET", "/version")
+        assert response.http_version == "HTTP/1.1"  # the default
+        assert response.json()["gitVersion"].startswith("v1.36")
+    async with Client(config(api_server, "probe").evolve(http2=True)) as c:
+        response = await c.request("GET", "/version")
         assert response.http_version == "HTTP/2"
         assert response.json()["gitVersion"].startswith("v1.36")
 

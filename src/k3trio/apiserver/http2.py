@@ -78,15 +78,16 @@ class _H2Protocol(H2Protocol):
         self.connection.config.normalize_outbound_headers = False
 
     async def _handle_events(self, events: list[h2.events.Event]) -> None:
-        kept: list[h2.events.Event] = []
+        # One event at a time: a HEADERS frame earlier in the same batch creates the stream
+        # that the DATA frames after it belong to, so "unknown stream" can only be decided
+        # once the events before it have been handled.
         for event in events:
             if isinstance(event, h2.events.DataReceived) and event.stream_id not in self.streams:
                 # Reset or finished stream: give the window back so the connection keeps flowing.
                 if event.flow_controlled_length:
                     self.connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                 continue
-            kept.append(event)
-        await super()._handle_events(kept)
+            await super()._handle_events([event])
 
     async def _send_data(self, stream_id: int) -> None:
         if stream_id not in self.stream_buffers:

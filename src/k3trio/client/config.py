@@ -66,7 +66,9 @@ class ClientConfig:
         timeout: per-request timeout in seconds (watches use their own read timeout).
         qps, burst: client-side throttling of requests (a token bucket, as client-go's
             ``rest.Config.QPS``/``Burst``); ``qps`` 0 turns it off.
-        http2: offer HTTP/2 by ALPN (when ``h2`` is installed); False keeps to HTTP/1.1.
+        http2: offer HTTP/2 by ALPN (when ``h2`` is installed). Off by default: with several
+            watch streams open on one HTTP/2 connection, httpx's HTTP/2 client can stall
+            later requests on it; HTTP/1.1 gives each watch its own pooled connection.
     """
 
     server: str
@@ -82,7 +84,7 @@ class ClientConfig:
     timeout: float = 30.0
     qps: float = 0.0
     burst: int = 10
-    http2: bool = True
+    http2: bool = False
 
     def evolve(self, **changes: Any) -> ClientConfig:
         """A copy with ``changes`` applied (e.g. ``component=``, ``namespace=``)."""

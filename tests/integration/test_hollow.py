@@ -34,8 +34,10 @@ SA = {"apiVersion": "v1", "kind": "ServiceAccount",
 
 @pytest.fixture(scope="module")
 def hollow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    # The tests bind pods themselves and run node IPAM in-process: the server's own
+    # scheduler and node-ipam controller stay off so they do not race the tests.
     srv = ServerProcess(tmp_path_factory.mktemp("hollow-server"), free_port(),
-                        extra=["--disable", "node-ipam-controller"])
+                        extra=["--disable", "node-ipam-controller", "--disable", "scheduler"])
     srv.start()
     try:
         srv.wait_ready(30)

@@ -10,7 +10,7 @@ import yaml
 
 from ._kubectl_compare import Pair, Twin
 from ._server import ServerProcess
-from .conftest import Kubectl, unique
+from .conftest import Kubectl, unique, wait_until
 
 
 def _manifests(image: str = "nginx:1.25", replicas: int = 2, extra_env: bool = False) -> str:
@@ -41,8 +41,13 @@ def pair(api_server: ServerProcess, kubectl: str, tmp_path_factory: pytest.TempP
 @pytest.fixture
 def twin(pair: Pair, kctl: Kubectl) -> Twin:
     real_ns, ours_ns = unique("real"), unique("ours")
-    kctl.ok("create", "namespace", real_ns)
-    kctl.ok("create", "namespace", ours_ns)
+    for ns in (real_ns, ours_ns):
+        kctl.ok("create", "namespace", ns)
+    for ns in (real_ns, ours_ns):
+        # Let the namespace controllers settle (default ServiceAccount, kube-root-ca.crt) so
+        # both namespaces hold the same objects before the compared commands run.
+        wait_until(lambda: kctl.run("get", "cm", "kube-root-ca.crt", "-n", ns).returncode == 0
+                   and kctl.run("get", "sa", "default", "-n", ns).returncode == 0, timeout=30)
     return Twin(pair, real_ns, ours_ns)
 
 

@@ -6,6 +6,7 @@ with the reason when they are missing, except in CI (``CI=true``), where that is
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -42,6 +43,51 @@ if _REASON is not None:
     if os.environ.get("CI") == "true":
         raise RuntimeError(f"e2e pod tests cannot run in CI: {_REASON}")
     pytestmark = pytest.mark.skip(reason=_REASON)
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        out.append((int(entry.name), ppid, cmdline))
+    return out
+
+
+def reap_containers(data_dir: Path) -> None:
+    """Kill what a test server's containerd left running and unmount its leftovers.
+
+    Pods outlive the agent by design (as in K3s); a test's cluster must not outlive the test.
+    The runc shims of this data dir's containerd are found by their ``-address``; their
+    containers (the shims' children) are killed first, then the shims; then the mounts
+    under the data dir are detached, deepest first.
+    """
+    from k3trio.agent.containerd import ContainerdPaths
+
+    root = str(data_dir)
+    socket = str(ContainerdPaths.under(data_dir / "agent").socket)
+    procs = _processes()
+    shims = {pid for pid, _, cmd in procs
+             if "containerd-shim" in cmd and f"-address {socket}" in cmd}
+    for pid, ppid, _ in procs:
+        if ppid in shims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+    for pid in shims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in shims):
+        time.sleep(0.05)
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mountpoint in sorted((m for m in mounts if m.startswith(root)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mountpoint], capture_output=True)
 
 
 class AgentServer:
@@ -88,6 +134,7 @@ class AgentServer:
                 os.kill(int(pid_file.read_text()), 15)
             except (ProcessLookupError, ValueError):
                 pass
+        reap_containers(self.data_dir)
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]

@@ -141,3 +141,23 @@ def test_python_client_watch_all_namespaces_by_name(k8s_client):
         if len(seen) == 2:
             break
     assert seen == [("ADDED", name), ("DELETED", name)]
+
+
+def test_mistyped_values_are_rejected_as_go_decoding_does(kctl):
+    dep = unique("typed")
+    kctl.apply(MANIFEST % {"cm": unique("cm"), "dep": dep})
+    before = kctl.json("get", "deploy", dep)
+    go_error = "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
+    err = kctl.fail("patch", "deploy", dep, "--type", "merge", "-p", '{"spec":{"replicas":"x"}}')
+    assert "The request is invalid: patch: Invalid value: " in err and go_error in err
+    err = kctl.fail("patch", "deploy", dep, "-p", '{"spec":{"replicas":"x"}}')
+    assert 'Invalid value: "map[spec:map[replicas:x]]": unrecognized type: int32' in err
+    err = kctl.fail("patch", "deploy", dep, "--type", "json", "-p", '[{"op":"replace","path":"/spec/replicas","value":true}]')
+    assert "json: cannot unmarshal bool into Go struct field DeploymentSpec.spec.replicas of type int32" in err
+    after = kctl.json("get", "deploy", dep)
+    assert after["spec"] == before["spec"] and after["spec"]["replicas"] == 2
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+    bad = (MANIFEST % {"cm": unique("cm"), "dep": unique("typed")}).split("---\n")[1].replace("replicas: 2", "replicas: x")
+    err = kctl.fail("create", "-f", "-", input=bad)
+    assert f'Deployment in version "v1" cannot be handled as a Deployment: {go_error}' in err
+    kctl.ok("delete", "deploy", dep)

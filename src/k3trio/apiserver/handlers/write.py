@@ -78,7 +78,14 @@ def _decode_checked(req: Request, body: bytes) -> Obj:
         decoded, dups = decode_body(body, req.content_type), {}
     obj = _check_kind(req, decoded)
     kind, version = req.resource.kind, req.resource.version
-    _field_validation(req, obj, dups, mode, prefix=f'{kind} in version "{version}" cannot be handled as a {kind}: ')
+    prefix = f'{kind} in version "{version}" cannot be handled as a {kind}: '
+    if not req.resource.custom:  # decoding into the Go struct rejects mistyped values first
+        from .typecheck import json_decode_error
+
+        type_error = json_decode_error(req.resource.group, version, kind, obj)
+        if type_error:
+            raise BadRequest(prefix + type_error)
+    _field_validation(req, obj, dups, mode, prefix=prefix)
     return obj
 
 
@@ -198,6 +205,8 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
             raise _patch_error(exc) from None
         if not isinstance(result, dict):
             raise BadRequest("the patch produced something other than an object")
+        if not info.custom:
+            _patched_type_check(info, result, patch_doc, ptype, schema is not None)
         if not sub:
             _field_validation(req, result)
         # A patch without a resourceVersion never conflicts; one with it must match.
@@ -210,6 +219,21 @@ async def handle_patch(req: Request, storage: ResourceStorage) -> None:
 
     stored, _ = await storage.update(req.info.namespace, req.info.name, updater, ctx, subresource=sub, unconditional=True)
     await _respond(req, 200, stored)
+
+
+def _patched_type_check(info: Any, result: Obj, patch_doc: Any, ptype: str, strategic: bool) -> None:
+    """The patched object must decode into the kind's Go struct: upstream answers 422 with the
+    patched JSON (JSON/merge patch) or the patch map (strategic merge) as the invalid value."""
+    from . import typecheck
+
+    if strategic:
+        error = typecheck.unstructured_error(info.group, info.version, info.kind, result)
+        shown = typecheck.go_sprint(patch_doc) if error else ""
+    else:
+        error = typecheck.json_decode_error(info.group, info.version, info.kind, result)
+        shown = typecheck.patched_json_text(result, patch_doc, ptype) if error else ""
+    if error:
+        raise Invalid("", "", [FieldError.invalid("patch", shown, error)])
 
 
 def _apply_schema_check(req: Request, applied: Obj) -> None:

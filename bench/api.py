@@ -6,7 +6,7 @@ Usage:
 
 Without ``--kubeconfig`` it starts ``k3trio server --disable-agent`` (source tree, or the single
 file given by ``--file``) on a free port and measures its RSS too. With 32 concurrent clients
-over TLS (httpx under trio) it measures, for HTTP/1.1 keep-alive and for HTTP/2:
+over TLS it measures, for HTTP/1.1 keep-alive and for HTTP/2:
 
 * GET of one ConfigMap, LIST of a namespace with 1,000 ConfigMaps, CREATE of ConfigMaps:
   requests/s, p50 and p99 latency;
@@ -17,6 +17,12 @@ has the event; p50/p99 over several writes). Prints the figures and, last, one J
 
 Targets: GET >= 1,500/s, CREATE >= 500/s, single-object p99 < 50 ms, fan-out p99 < 200 ms,
 RSS with 10,000 ConfigMaps <= 200 MiB.
+
+Load generators (``--load``): ``native`` (the default when installed: ``wrk`` for HTTP/1.1 and
+``h2load`` for HTTP/2, bearer-token authenticated, see ``bench/_native_load.py``; watch
+fan-out from a selectors-based client, ``bench/_watch_fanout.py``) or ``python`` (httpx under
+trio in ``--procs`` processes, client certificates). On a 2-core machine the Python client
+needs as much CPU as the server, so its figures are the client's as much as the server's.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "conformance"))
 
 from framework import Cluster  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+import _native_load  # noqa: E402
 from tests.integration._server import ServerProcess  # noqa: E402
 
 NS_OPS = "bench-ops"
@@ -179,6 +187,60 @@ class Bench:
             else:
                 out[op] = await self.one_process(op, http2)
         return out
+
+    async def bench_token(self) -> str:
+        """A token of a ServiceAccount bound to cluster-admin (for the native generators)."""
+        async with self.client(http2=False) as client:
+            await self.ensure_namespace(client, NS_OPS)
+            await client.post(f"/api/v1/namespaces/{NS_OPS}/serviceaccounts",
+                              json={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "bench"}})
+            await client.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json={
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": "bench-admin"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": "bench", "namespace": NS_OPS}]})
+            resp = await client.post(f"/api/v1/namespaces/{NS_OPS}/serviceaccounts/bench/token", json={
+                "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"expirationSeconds": 3600}})
+            if resp.status_code != 201:
+                raise RuntimeError(f"token request: {resp.status_code} {resp.text[:200]}")
+            return str(resp.json()["status"]["token"])
+
+    async def native_rates(self, http2: bool, token: str) -> dict[str, Any]:
+        """GET, LIST and CREATE rates from ``h2load`` (HTTP/2) or ``wrk`` (HTTP/1.1)."""
+        label = "h2" if http2 else "h1"
+        async with self.client(http2=False) as client:
+            await self.ensure_namespace(client, NS_OPS)
+            await self.ensure_namespace(client, NS_LIST)
+            await self.create_cm(client, NS_OPS, f"one-{label}")
+            await self.fill(client, NS_LIST, 1000)
+        base = self.cluster.server
+        phase = _native_load.h2load_phase if http2 else _native_load.wrk_phase
+        urls = {
+            "get": (f"{base}/api/v1/namespaces/{NS_OPS}/configmaps/one-{label}", None),
+            "list_1000": (f"{base}/api/v1/namespaces/{NS_LIST}/configmaps", None),
+            "create": (f"{base}/api/v1/namespaces/{NS_OPS}/configmaps",
+                       {"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"generateName": f"gen-{label}-"}, "data": PAYLOAD}),
+        }
+        out: dict[str, Any] = {}
+        for op, (url, body) in urls.items():
+            # One second first, so connections, the token cache and the caches are warm.
+            await trio.to_thread.run_sync(
+                lambda: phase(url, token, clients=self.clients, duration=1, body=body))
+            out[op] = await trio.to_thread.run_sync(
+                lambda: phase(url, token, clients=self.clients, duration=self.duration, body=body))
+        return out
+
+    async def light_watch_fanout(self, watchers: int, writes: int = 10) -> dict[str, Any]:
+        """Watch fan-out from ``bench/_watch_fanout.py`` (one selectors loop, no JSON parsing)."""
+        async with self.client(http2=False) as setup:
+            await self.ensure_namespace(setup, NS_WATCH)
+        proc = await trio.run_process(
+            [sys.executable, str(ROOT / "bench" / "_watch_fanout.py"), "--kubeconfig", str(self.kubeconfig),
+             "--namespace", NS_WATCH, "--watchers", str(watchers), "--writes", str(writes)],
+            capture_stdout=True, check=True)
+        return dict(json.loads(proc.stdout))
 
     def op(self, client: httpx.AsyncClient, name: str, http2: bool) -> Callable[[], Awaitable[None]]:
         one = f"/api/v1/namespaces/{NS_OPS}/configmaps/one-{'h2' if http2 else 'h1'}"
@@ -323,13 +385,17 @@ async def run(args: argparse.Namespace, cluster: Cluster, pid: int | None) -> di
         figures["rss"] = await bench.rss_after(args.objects, pid)
     except Exception as exc:
         figures["rss"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    native = args.load == "native"
+    figures["load"] = args.load
+    token = await bench.bench_token() if native else ""
     for label, http2 in (("http1", False), ("http2", True)):
         try:
-            figures[label] = await bench.request_rates(http2)
+            figures[label] = await (bench.native_rates(http2, token) if native else bench.request_rates(http2))
         except Exception as exc:  # report and continue with the other phases
             figures[label] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     try:
-        figures["watch"] = await bench.watch_fanout(args.watchers)
+        figures["watch"] = await (bench.light_watch_fanout(args.watchers) if native
+                                  else bench.watch_fanout(args.watchers))
     except Exception as exc:
         figures["watch"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return figures
@@ -343,9 +409,9 @@ def report(figures: dict[str, Any]) -> None:
             continue
         for op in ("get", "list_1000", "create"):
             f = part[op]
+            client = f.get("client") or f"client cpu {f['client_cpu']:.2f}"
             print(f"{label:5} {op:10} {f['rps']:9.1f} req/s  p50 {f['p50_ms']:7.2f} ms  "
-                  f"p99 {f['p99_ms']:7.2f} ms  ({f['requests']} ok, {f['errors']} errors, "
-                  f"client cpu {f['client_cpu']:.2f})")
+                  f"p99 {f['p99_ms']:7.2f} ms  ({f['requests']} ok, {f['errors']} errors, {client})")
             if "first_error" in f:
                 print(f"      first error: {f['first_error']}")
     w = figures.get("watch", {})
@@ -373,6 +439,9 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=1000)
     parser.add_argument("--objects", type=int, default=10000, help="ConfigMaps stored for the RSS figure")
     parser.add_argument("--procs", type=int, default=4, help="load-generating processes per phase")
+    parser.add_argument("--load", choices=("native", "python"),
+                        default="native" if _native_load.available() else "python",
+                        help="load generators: wrk/h2load (default when installed) or httpx")
     parser.add_argument("--worker", choices=("get", "list_1000", "create"), help=argparse.SUPPRESS)
     parser.add_argument("--http2", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

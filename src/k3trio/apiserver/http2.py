@@ -11,6 +11,12 @@ carry many thousands of streams. Two adjustments to hypercorn make that work:
   would end the whole connection; :class:`_H2Protocol` returns the flow-control credit of
   those frames and drops them, so only that stream is affected.
 
+- HPACK Huffman decoding is pure Python in the hpack library and a long header value is
+  decoded anew on every request: a bearer token (about 1 KiB, usually sent without indexing)
+  costs more to decode than a small GET costs to serve. :func:`_decode_huffman_memo`
+  remembers the decoding of recent long values (bounded), so a client's repeated token is
+  decoded once per connection lifetime rather than once per request.
+
 The driver (:func:`serve_h2`) reads from the TLS stream into the protocol, gathers what the
 protocol sends into as few writes as possible (see :class:`_Driver`), and closes the
 connection after ``keep_alive_timeout`` without open streams.
@@ -18,13 +24,17 @@ connection after ``keep_alive_timeout`` without open streams.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import h2.errors
 import h2.events
+import hpack.hpack
+from hpack.huffman_table import decode_huffman
 from priority.priority import MissingStreamError
 import trio
 from hypercorn.app_wrappers import ASGIWrapper
@@ -48,6 +58,26 @@ WRITE_BUFFER = 256 * 1024
 WRITE_TIMEOUT = 60.0
 
 
+#: Encoded header values at least this long have their Huffman decoding remembered.
+HUFFMAN_MEMO_MIN = 32
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_huffman_bytes(encoded: bytes) -> bytes:
+    return decode_huffman(encoded)
+
+
+def _decode_huffman_memo(encoded: bytes | bytearray | memoryview) -> bytes:
+    """``hpack``'s Huffman decoder, remembering the result for long values (bounded LRU;
+    invalid input raises as before and is not remembered)."""
+    if len(encoded) < HUFFMAN_MEMO_MIN:
+        return decode_huffman(encoded)
+    return _decode_huffman_bytes(bytes(encoded))
+
+
+hpack.hpack.decode_huffman = _decode_huffman_memo  # type: ignore[attr-defined,assignment]
+
+
 def h2_config() -> Config:
     """Hypercorn settings for the API server's HTTP/2 connections."""
     config = Config()
@@ -64,18 +94,66 @@ def h2_config() -> Config:
     return config
 
 
+#: Connection-specific fields, which HTTP/2 forbids (RFC 9113 section 8.2.2).
+_CONNECTION_FIELDS = frozenset((b"connection", b"keep-alive", b"proxy-connection",
+                                b"transfer-encoding", b"upgrade"))
+_REQUEST_PSEUDO = frozenset((b":method", b":scheme", b":authority", b":path", b":protocol"))
+_ILLEGAL_IN_VALUE = (b"\r", b"\n", b"\x00")
+
+
+def malformed_request(headers: Any) -> str | None:
+    """Why a request's header list is malformed (RFC 9113 section 8), or None if it is not.
+
+    Pseudo-header fields first, each known and at most once; ``:method`` always, ``:scheme``
+    and a non-empty ``:path`` unless CONNECT; field names lower-case and not empty; no
+    connection-specific fields; ``te`` only ``trailers``; no CR, LF or NUL in values.
+    """
+    seen: dict[bytes, bytes] = {}
+    regular = False
+    for name, value in headers:
+        if name[:1] == b":":
+            if regular:
+                return f"pseudo-header {name!r} after regular fields"
+            if name not in _REQUEST_PSEUDO:
+                return f"unknown pseudo-header {name!r}"
+            if name in seen:
+                return f"duplicate pseudo-header {name!r}"
+            seen[name] = value
+        else:
+            regular = True
+            if not name or name.lower() != name:
+                return f"field name {name!r} is empty or not lower-case"
+            if name in _CONNECTION_FIELDS:
+                return f"connection-specific field {name!r}"
+            if name == b"te" and value != b"trailers":
+                return "te other than trailers"
+        if any(c in value for c in _ILLEGAL_IN_VALUE):
+            return f"illegal character in the value of {name!r}"
+    method = seen.get(b":method")
+    if not method:
+        return "no :method"
+    if method != b"CONNECT" or b":protocol" in seen:
+        if not seen.get(b":path") or b":scheme" not in seen:
+            return "no :scheme or :path"
+    return None
+
+
 class _H2Protocol(H2Protocol):
     """hypercorn's HTTP/2 protocol, tolerant of frames for streams it has already forgotten.
 
     Outbound header validation and normalisation are off: the headers come from our app
     through hypercorn, which already lower-cases and strips them, and checking them again
-    costs a third of the h2 library's time per response. Inbound headers are still checked.
+    costs a third of the h2 library's time per response. The h2 library's inbound checks,
+    a chain of generators per header, are replaced by one pass of :func:`malformed_request`
+    over each request's headers; a malformed request is a stream error (RST_STREAM
+    PROTOCOL_ERROR, RFC 9113 section 8.1.1), never a connection failure.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connection.config.validate_outbound_headers = False
         self.connection.config.normalize_outbound_headers = False
+        self.connection.config.validate_inbound_headers = False
 
     async def _handle_events(self, events: list[h2.events.Event]) -> None:
         # One event at a time: a HEADERS frame earlier in the same batch creates the stream
@@ -87,6 +165,13 @@ class _H2Protocol(H2Protocol):
                 if event.flow_controlled_length:
                     self.connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                 continue
+            if isinstance(event, h2.events.RequestReceived):
+                problem = malformed_request(event.headers)
+                if problem is not None:
+                    log.debug("HTTP/2 stream %d reset: %s", event.stream_id, problem)
+                    self.connection.reset_stream(event.stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+                    await self._flush()
+                    continue
             await super()._handle_events([event])
 
     async def _send_data(self, stream_id: int) -> None:

@@ -64,6 +64,7 @@ async def serve(cfg: ServerConfig, *, task_status: trio.TaskStatus[Supervisor] =
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             await nursery.start(supervisor.run)
+            nursery.start_soon(_freeze_startup_objects, supervisor)
             task_status.started(supervisor)
             async for signum in signals:
                 log.info("Received %s, shutting down", signal.Signals(signum).name)
@@ -157,6 +158,20 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
     if not cfg.disable_agent:
         components.append(Component("agent", agent, requires=("apiserver",)))
     return components
+
+
+async def _freeze_startup_objects(supervisor: Supervisor) -> None:
+    """Once the API is served, move what start-up built (schemas, registry, bootstrap policy)
+    out of the garbage collector's view (``gc.freeze``): those objects live as long as the
+    process, and every full collection would otherwise walk them again (tens of ms each)."""
+    import gc
+
+    while not all(h.ready for h in supervisor.health() if h.name in API_COMPONENTS):
+        await trio.sleep(0.2)
+    await trio.sleep(1.0)  # let the controllers' first lists land
+    gc.collect()
+    gc.freeze()
+    log.debug("Froze %d start-up objects", gc.get_freeze_count())
 
 
 #: Components whose readiness is the API server's readiness (``/readyz``), as upstream:

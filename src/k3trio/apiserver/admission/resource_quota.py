@@ -150,6 +150,8 @@ class ResourceQuotaAdmission:
         return sorted(out, key=_name)
 
     async def validate(self, attrs: AdmissionAttributes) -> None:
+        if not self.quotas(attrs.namespace):
+            return  # nothing to charge: no need to queue behind the namespace's other writes
         lock = self._locks.setdefault(attrs.namespace, trio.Lock())
         async with lock:
             for _ in range(self._retries + 1):

@@ -253,10 +253,18 @@ class ResourceStorage:
         return Invalid(self.info.kind, name, errors, self.info.group)
 
     async def _check_namespace(self, namespace: str) -> None:
-        """The namespace must exist and not be terminating (NamespaceLifecycle)."""
+        """The namespace must exist and not be terminating (NamespaceLifecycle).
+
+        As upstream's admission plugin reads its namespace lister first, the watch cache
+        answers when it holds the namespace; a namespace it does not hold (yet) is read
+        from the store, so one created a moment ago is found.
+        """
         if not self.info.namespaced or self.namespaces is None:
             return
-        ns = await self.namespaces.get_or_none("", namespace)
+        cache = self.namespaces.cache
+        ns = cache.peek(self.namespaces.key("", namespace)) if cache is not None else None
+        if ns is None:
+            ns = await self.namespaces.get_or_none("", namespace)
         if ns is None:
             raise NotFound("namespaces", namespace)
         if (ns.obj.get("status") or {}).get("phase") == "Terminating" or ns.metadata.get("deletionTimestamp"):

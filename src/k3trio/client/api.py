@@ -34,6 +34,8 @@ from .errors import (
     transport_errors,
 )
 from .params import (
+    METADATA_ACCEPT,
+    METADATA_LIST_ACCEPT,
     PATCH_CONTENT_TYPES,
     TABLE_ACCEPT,
     PatchType,
@@ -260,13 +262,17 @@ class Client:
         resource_version_match: str | None = None,
         timeout_seconds: int | None = None,
         as_table: bool = False,
+        metadata_only: bool = False,
     ) -> JSON:
-        """One LIST request (one page when ``limit`` is set; see ``list_pages``)."""
+        """One LIST request (one page when ``limit`` is set; see ``list_pages``).
+
+        ``metadata_only`` asks for a ``PartialObjectMetadataList`` (items carry only
+        ``metadata``)."""
         params = list_params(label_selector, field_selector, limit, continue_,
                                    resource_version, resource_version_match, timeout_seconds)
+        accept = TABLE_ACCEPT if as_table else METADATA_LIST_ACCEPT if metadata_only else None
         return await self.request_json(
-            "GET", self.path(res, namespace=namespace), params=params,
-            accept=TABLE_ACCEPT if as_table else None,
+            "GET", self.path(res, namespace=namespace), params=params, accept=accept,
         )
 
     async def list_pages(
@@ -279,6 +285,7 @@ class Client:
         limit: int = 500,
         resource_version: str | None = None,
         resource_version_match: str | None = None,
+        metadata_only: bool = False,
     ) -> AsyncIterator[JSON]:
         """Every page of a paginated LIST, following ``metadata.continue``.
 
@@ -292,6 +299,7 @@ class Client:
                 field_selector=field_selector, limit=limit, continue_=token,
                 resource_version=None if token else resource_version,
                 resource_version_match=None if token else resource_version_match,
+                metadata_only=metadata_only,
             )
             yield page
             token = str(_meta(page).get("continue") or "") or None
@@ -306,13 +314,14 @@ class Client:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int = 500,
+        metadata_only: bool = False,
     ) -> tuple[builtins.list[JSON], str]:
         """Every item over all pages, and the resourceVersion of the (last) list."""
         items: builtins.list[JSON] = []
         rv = ""
         async for page in self.list_pages(
             res, namespace=namespace, label_selector=label_selector,
-            field_selector=field_selector, limit=limit,
+            field_selector=field_selector, limit=limit, metadata_only=metadata_only,
         ):
             items.extend(i for i in page.get("items") or [] if isinstance(i, dict))
             rv = str(_meta(page).get("resourceVersion") or rv)
@@ -476,12 +485,14 @@ class Client:
         send_initial_events: bool = False,
         raise_errors: bool = True,
         as_table: bool = False,
+        metadata_only: bool = False,
     ) -> AsyncIterator[WatchStream]:
         """Open a watch: ``async with client.watch(...) as events: async for ev in events``.
 
         ``name`` watches one object (``fieldSelector=metadata.name=<name>``). The stream
         ends when the server closes it (``timeout_seconds``); reopen from the last seen
-        resourceVersion. ``as_table`` asks for ``Table`` objects (kubectl ``get -w``).
+        resourceVersion. ``as_table`` asks for ``Table`` objects (kubectl ``get -w``);
+        ``metadata_only`` for ``PartialObjectMetadata`` objects.
 
         Raises:
             Expired: the resourceVersion is too old (when opening or as an ERROR event).
@@ -499,9 +510,8 @@ class Client:
             params.setdefault("resourceVersionMatch", "NotOlderThan")
         path = self.path(res, namespace=namespace)
         read = None if timeout_seconds is None else timeout_seconds + 30.0
-        async with self._open_stream(
-            "GET", path, params, TABLE_ACCEPT if as_table else None, read
-        ) as (response, url):
+        accept = TABLE_ACCEPT if as_table else METADATA_ACCEPT if metadata_only else None
+        async with self._open_stream("GET", path, params, accept, read) as (response, url):
             yield WatchStream(response, url, raise_errors)
 
     @asynccontextmanager

@@ -90,11 +90,14 @@ class ResourceListWatch:
     label_selector: str | None = None
     field_selector: str | None = None
     page_size: int = 500
+    #: List and watch ``PartialObjectMetadata`` only (as upstream's metadata informers).
+    metadata_only: bool = False
 
     async def list(self) -> tuple[list[Obj], str]:
         return await self.client.list_all(
             self.resource, namespace=self.namespace, label_selector=self.label_selector,
             field_selector=self.field_selector, limit=self.page_size,
+            metadata_only=self.metadata_only,
         )
 
     def watch(
@@ -104,6 +107,7 @@ class ResourceListWatch:
             self.resource, namespace=self.namespace, label_selector=self.label_selector,
             field_selector=self.field_selector, resource_version=resource_version,
             timeout_seconds=timeout_seconds, allow_bookmarks=True,
+            metadata_only=self.metadata_only,
         )
 
 
@@ -256,7 +260,7 @@ def _backoff(failures: int) -> float:
     return base * (1.0 + 0.5 * random.random()) if base < BACKOFF_CAP else base
 
 
-_Key = tuple[str, str, str, str | None, str | None, str | None]
+_Key = tuple[str, str, str, str | None, str | None, str | None, bool]
 
 
 class SharedInformerFactory:
@@ -285,15 +289,23 @@ class SharedInformerFactory:
         label_selector: str | None = None,
         field_selector: str | None = None,
         indexers: Mapping[str, IndexFunc] | None = None,
+        metadata_only: bool = False,
     ) -> SharedInformer:
-        """The shared informer (created on first request; started if the factory runs)."""
+        """The shared informer (created on first request; started if the factory runs).
+
+        ``metadata_only`` informers hold ``PartialObjectMetadata`` objects (kind, apiVersion
+        ``meta.k8s.io/v1`` and ``metadata``), a fraction of the memory and wire cost of full
+        objects, for controllers that read metadata only (the garbage collector)."""
         res = as_resource(resource)
         ns = namespace if namespace is not None else self.namespace
-        key: _Key = (res.group, res.version, res.resource, ns, label_selector, field_selector)
+        key: _Key = (res.group, res.version, res.resource, ns, label_selector, field_selector,
+                     metadata_only)
         informer = self._informers.get(key)
         if informer is None:
-            source = ResourceListWatch(self.client, res, ns, label_selector, field_selector)
-            informer = SharedInformer(source, name=f"{res}{'@' + ns if ns else ''}",
+            source = ResourceListWatch(self.client, res, ns, label_selector, field_selector,
+                                       metadata_only=metadata_only)
+            informer = SharedInformer(source, name=f"{res}{'@' + ns if ns else ''}"
+                                                   f"{' (metadata)' if metadata_only else ''}",
                                       resync_period=self.resync_period)
             self._informers[key] = informer
             if self._nursery is not None:

@@ -34,6 +34,9 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
 }
 #: Accept header asking for server-side ``Table`` rendering (kubectl get), JSON as fallback.
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+#: Metadata-only lists and watch events (``PartialObjectMetadata``), as metadata informers ask.
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
+METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json"
 
 
 def set_param(params: Params, key: str, value: object) -> None:

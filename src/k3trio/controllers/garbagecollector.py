@@ -100,11 +100,14 @@ class GarbageCollector(Controller):
             if key in IGNORED or key in self.monitored:
                 continue
             self.monitored[key] = res
+            # Metadata is all the graph needs (owners, finalizers, deletion state), so the
+            # monitors hold PartialObjectMetadata, as upstream's metadata informers do.
             self.informer(res, on_add=self._observed(res), on_update=self._updated(res),
-                          on_delete=self._deleted)
+                          on_delete=self._deleted, metadata_only=True)
 
     def _fill(self, res: Resource, obj: Obj) -> Obj:
-        if obj.get("apiVersion") and obj.get("kind"):
+        kind = obj.get("kind")
+        if obj.get("apiVersion") and kind and kind != "PartialObjectMetadata":
             return obj
         return {**obj, "apiVersion": res.api_version, "kind": res.kind}
 

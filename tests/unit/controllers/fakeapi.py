@@ -93,13 +93,16 @@ class FakeClient:
 
     async def list_all(self, res: ResourceLike, *, namespace: str | None = None,
                        label_selector: str | None = None, field_selector: str | None = None,
-                       limit: int = 500) -> tuple[list[Obj], str]:
+                       limit: int = 500, metadata_only: bool = False) -> tuple[list[Obj], str]:
         await trio.lowlevel.checkpoint()
         r = as_resource(res).resource
         items = self.all(r, namespace)
         if label_selector:
             sel = labels.parse(label_selector)
             items = [o for o in items if sel.matches(o["metadata"].get("labels") or {})]
+        if metadata_only:
+            items = [{"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                      "metadata": o["metadata"]} for o in items]
         return items, str(next(self.rv))
 
     @asynccontextmanager

@@ -62,7 +62,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .events import EventCorrelator, EventRecorder, object_reference
-from .informer import ListWatch, ResourceListWatch, SharedInformer, SharedInformerFactory
+from .informer import ListWatch, ResourceListWatch, SharedInformer, SharedInformerFactory, drop_managed_fields
 from .leaderelection import (
     ApiLeaseLock,
     LeaderElectionConfig,
@@ -154,6 +154,7 @@ __all__ = [
     "ServiceUnavailable",
     "SharedInformer",
     "SharedInformerFactory",
+    "drop_managed_fields",
     "ShutDown",
     "Timeout",
     "TokenBucket",

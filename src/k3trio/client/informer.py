@@ -48,6 +48,7 @@ from .watchstream import ADDED, BOOKMARK, DELETED, MODIFIED, WatchEvent
 
 __all__ = [
     "EventHandler",
+    "drop_managed_fields",
     "ListWatch",
     "ResourceListWatch",
     "SharedInformer",
@@ -130,9 +131,12 @@ class SharedInformer:
         name: str = "",
         indexers: Mapping[str, IndexFunc] | None = None,
         resync_period: float = 0.0,
+        transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
         self.name = name
         self._source = source
+        #: Applied to every object before it is stored (e.g. ``drop_managed_fields``).
+        self._transform = transform
         self.indexer = Indexer(indexers)
         self.lister = Lister(self.indexer)
         self._handlers: list[EventHandler] = []
@@ -188,7 +192,7 @@ class SharedInformer:
                 self._call(h.on_delete, delta.old)
 
     def _apply(self, event: WatchEvent) -> None:
-        obj = event.object
+        obj = event.object if self._transform is None else self._transform(event.object)
         key = object_key(obj)
         if event.type in (ADDED, MODIFIED):
             old = self.indexer.upsert(obj)
@@ -222,6 +226,8 @@ class SharedInformer:
                     await trio.sleep(delay)
                     continue
                 self.relists += 1
+                if self._transform is not None:
+                    items = [self._transform(o) for o in items]
                 for delta in self.indexer.replace(items):
                     self._dispatch(delta)
                 self.last_sync_resource_version = rv
@@ -255,6 +261,18 @@ class SharedInformer:
                         self._call(h.on_update, obj, obj)
 
 
+def drop_managed_fields(obj: Obj) -> Obj:
+    """Remove ``metadata.managedFields`` (in place; the informer owns its decoded objects).
+
+    Controllers never read them, and they are often the largest part of an object's
+    metadata; an update sent without them keeps the stored ones, as upstream's
+    kube-controller-manager relies on when it trims them from its informers."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+    return obj
+
+
 def _backoff(failures: int) -> float:
     base = min(BACKOFF_CAP, BACKOFF_INITIAL * (2.0 ** min(failures - 1, 16)))
     return base * (1.0 + 0.5 * random.random()) if base < BACKOFF_CAP else base
@@ -273,11 +291,13 @@ class SharedInformerFactory:
     """
 
     def __init__(
-        self, client: Client, *, namespace: str | None = None, resync_period: float = 0.0
+        self, client: Client, *, namespace: str | None = None, resync_period: float = 0.0,
+        transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
         self.resync_period = resync_period
+        self.transform = transform
         self._informers: dict[_Key, SharedInformer] = {}
         self._nursery: trio.Nursery | None = None
 
@@ -294,19 +314,23 @@ class SharedInformerFactory:
         """The shared informer (created on first request; started if the factory runs).
 
         ``metadata_only`` informers hold ``PartialObjectMetadata`` objects (kind, apiVersion
-        ``meta.k8s.io/v1`` and ``metadata``), a fraction of the memory and wire cost of full
-        objects, for controllers that read metadata only (the garbage collector)."""
+        ``meta.k8s.io/v1`` and ``metadata``) for controllers that read metadata only (the
+        garbage collector). When a full informer of the same resource and selectors already
+        exists it is shared instead (full objects carry the metadata too), so no object is
+        held twice; create full informers first (controllers do, in their constructors)."""
         res = as_resource(resource)
         ns = namespace if namespace is not None else self.namespace
         key: _Key = (res.group, res.version, res.resource, ns, label_selector, field_selector,
                      metadata_only)
         informer = self._informers.get(key)
+        if informer is None and metadata_only:
+            informer = self._informers.get((*key[:-1], False))
         if informer is None:
             source = ResourceListWatch(self.client, res, ns, label_selector, field_selector,
                                        metadata_only=metadata_only)
             informer = SharedInformer(source, name=f"{res}{'@' + ns if ns else ''}"
                                                    f"{' (metadata)' if metadata_only else ''}",
-                                      resync_period=self.resync_period)
+                                      resync_period=self.resync_period, transform=self.transform)
             self._informers[key] = informer
             if self._nursery is not None:
                 self._nursery.start_soon(informer.run)

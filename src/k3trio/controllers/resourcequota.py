@@ -36,6 +36,9 @@ log = logging.getLogger("k3trio.controllers.resourcequota")
 
 RCS = Resource("", "v1", "replicationcontrollers", "ReplicationController", True)
 TRACKED = (PODS, SERVICES, PVCS, CONFIGMAPS, SECRETS, RCS, RESOURCEQUOTAS)
+#: Kinds whose usage is a count: their informers hold metadata only (and are shared with the
+#: garbage collector's monitors), so no secret or configmap data is cached here.
+COUNTED_ONLY = (CONFIGMAPS, SECRETS, RCS)
 RESYNC = 300.0
 ZERO = Quantity.from_int(0)
 
@@ -80,7 +83,7 @@ class ResourceQuotaController(Controller):
             if res is RESOURCEQUOTAS:
                 handlers = {"on_add": self.enqueue, "on_delete": self.enqueue,
                             "on_update": self._quota_updated}
-            inf = self.informer(res, **handlers)
+            inf = self.informer(res, metadata_only=res in COUNTED_ONLY, **handlers)
             self.listers[(res.resource, res.group)] = inf.lister
         self.quotas = self.listers[("resourcequotas", "")]
 

@@ -22,7 +22,13 @@ from typing import Any
 
 import trio
 
-from k3trio.client import Client, DeletedFinalStateUnknown, EventRecorder, SharedInformerFactory
+from k3trio.client import (
+    Client,
+    DeletedFinalStateUnknown,
+    EventRecorder,
+    SharedInformerFactory,
+    drop_managed_fields,
+)
 from k3trio.client.errors import ApiError, ClientError, NotFound
 from k3trio.client.resource import NODES, PODS, Resource
 from k3trio.scheduler.cache import SchedulerCache
@@ -65,7 +71,7 @@ class SchedulerService:
                  seed: int | None = None) -> None:
         self.client = client
         self.name = scheduler_name
-        self.factory = factory or SharedInformerFactory(client)
+        self.factory = factory or SharedInformerFactory(client, transform=drop_managed_fields)
         self._own_factory = factory is None
         self.recorder = recorder or EventRecorder(client, scheduler_name)
         self._own_recorder = recorder is None

@@ -139,4 +139,13 @@ def build_components(cfg: AgentConfig, joined: Any) -> list[Component]:
                                  should_stop=lambda: ctx.supervisor.shutting_down,
                                  task_status=task_status)
 
-    return [Component("agent", agent)]
+    async def kube_proxy(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        from .agent.proxy.run import run_proxy
+        from .client import Client
+
+        config = joined.proxy_client_config().evolve(http2=False)
+        async with Client(config) as client:
+            await run_proxy(client, joined.node_name, cluster_cidr=joined.settings.cluster_cidr,
+                            task_status=task_status)
+
+    return [Component("agent", agent), Component("kube-proxy", kube_proxy)]

@@ -146,6 +146,18 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
                             should_stop=lambda: ctx.supervisor.shutting_down,
                             task_status=task_status)
 
+    async def kube_proxy(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        from .agent.proxy.run import run_proxy
+
+        async with component_client(ctx, "kube-proxy", "kube-proxy") as client:
+            await run_proxy(client, cfg.node_name, cluster_cidr=cfg.cluster_cidr,
+                            task_status=task_status)
+
+    async def kube_proxy_cleanup(ctx: Context, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        from .agent.proxy.run import cleanup
+
+        await cleanup()
+
     components = [
         Component("store", store),
         Component("apiserver", apiserver, requires=("store",)),
@@ -157,6 +169,10 @@ def build_components(cfg: ServerConfig, pki: Any) -> list[Component]:
         components.append(Component("scheduler", scheduler, requires=("apiserver",)))
     if not cfg.disable_agent:
         components.append(Component("agent", agent, requires=("apiserver",)))
+        if "kube-proxy" not in cfg.disable:
+            components.append(Component("kube-proxy", kube_proxy, requires=("apiserver",)))
+        else:
+            components.append(Component("kube-proxy-cleanup", kube_proxy_cleanup, oneshot=True))
     return components
 
 

@@ -114,6 +114,8 @@ CONTROLLERS: list[ControllerSpec] = [
     ControllerSpec("cronjob", _P + "cronjob:CronJobController"),
     ControllerSpec("endpoint", _P + "endpoints:EndpointsController"),
     ControllerSpec("endpointslice", _P + "endpointslice:EndpointSliceController"),
+    ControllerSpec("servicelb", _P + "servicelb:ServiceLBController",
+                   service_account="service-controller"),
     ControllerSpec("namespace", _P + "namespace:NamespaceController"),
     ControllerSpec("garbagecollector", _P + "garbagecollector:GarbageCollector",
                    service_account="generic-garbage-collector"),

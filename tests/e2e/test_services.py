@@ -163,11 +163,14 @@ def test_services_end_to_end(srv: AgentServer) -> None:
         pods = web_pods(srv)
         wait(lambda: answering(srv, cluster_ip, 10) == pods, 60, srv, f"only {pods} answers")
 
+        # Hairpin: the only replica reaches itself through its own Service.
+        only = next(iter(pods))
+        assert fetch_in_pod(srv, only, cluster_ip, 80, 3) == [only] * 3
+
         # NodePort from the host on the node address.
         node = json.loads(k(srv, "get", "node", srv.node, "-o", "json").stdout)
         node_ip = next(a["address"] for a in node["status"]["addresses"]
                        if a["type"] == "InternalIP")
-        only = next(iter(pods))
         wait(lambda: fetch_from_host(f"http://{node_ip}:{node_port}/") == only, 30, srv,
              "NodePort answers from the host")
 
@@ -188,4 +191,32 @@ def test_services_end_to_end(srv: AgentServer) -> None:
         k(srv, "delete", "pod", "client", "--wait=false", check=False)
         k(srv, "delete", "svc", "web", "web-lb", "--wait=false", check=False)
     srv.stop()
+    assert chains() == []
+
+
+async def test_cleanup_removes_leftovers_of_an_earlier_run() -> None:
+    """``--disable kube-proxy`` runs the cleanup: chains and jumps of an earlier run go."""
+    from k3trio.agent.proxy.iptables import Applier
+    from k3trio.agent.proxy.rules import NodeInfo
+    from k3trio.agent.proxy.run import cleanup
+
+    svc = {"metadata": {"namespace": "default", "name": "leftover"},
+           "spec": {"clusterIP": "10.43.250.250", "ports": [{"port": 80, "protocol": "TCP"}]}}
+    sl = {"metadata": {"namespace": "default", "name": "leftover-x",
+                       "labels": {"kubernetes.io/service-name": "leftover"}},
+          "addressType": "IPv4", "ports": [{"name": "", "port": 80, "protocol": "TCP"}],
+          "endpoints": [{"addresses": ["10.42.250.250"], "conditions": {"ready": True}}]}
+    applier = Applier()
+    try:
+        await applier.start()
+        assert await applier.sync(applier.payload([svc], [sl], NodeInfo("n")))
+        assert not await applier.sync(applier.payload([svc], [sl], NodeInfo("n")))
+        assert any("K3TRIO-SEP-" in line for line in chains())
+        assert any(line.startswith("-A PREROUTING") for line in chains())
+        # A later sync without the Service deletes its chains and keeps the rest.
+        assert await applier.sync(applier.payload([], [], NodeInfo("n")))
+        assert not any("K3TRIO-SVC-" in line or "K3TRIO-SEP-" in line for line in chains())
+        assert any("K3TRIO-SERVICES" in line for line in chains())
+    finally:
+        await cleanup()
     assert chains() == []

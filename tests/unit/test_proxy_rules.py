@@ -264,3 +264,20 @@ def test_cleanup_payload() -> None:
     assert cleanup_payload({"nat": ["K3TRIO-SERVICES", SVC]}) == (
         f"*nat\n:K3TRIO-SERVICES - [0:0]\n:{SVC} - [0:0]\n-X K3TRIO-SERVICES\n-X {SVC}\n"
         "COMMIT\n")
+
+
+def test_load_balancer_source_ranges() -> None:
+    s = svc(type="LoadBalancer", loadBalancerSourceRanges=["203.0.113.0/24"],
+            ports=[{"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30080}])
+    s["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.20", "ipMode": "VIP"}]}}
+    p = build_payload([s], [slice_([ep("10.42.0.1")])], NODE)
+    fw = chain_name("FW", KEY)
+    assert (f'-A K3TRIO-SERVICES -m comment --comment "default/web:http loadbalancer IP" '
+            f"-d 192.0.2.20/32 -p tcp -m tcp --dport 80 -j {fw}") in p
+    assert rules_of(p, "nat", fw) == [
+        f'-A {fw} -m comment --comment "default/web:http loadbalancer IP" -s 203.0.113.0/24 '
+        f"-j {EXT}"]
+    assert rules_of(p, "filter", "K3TRIO-EXTERNAL-SERVICES") == [
+        f'-A K3TRIO-EXTERNAL-SERVICES -m comment --comment "default/web:http traffic not '
+        f'accepted by {fw}" -d 192.0.2.20/32 -p tcp -m tcp --dport 80 -j DROP']
+    assert owned_chain(fw)

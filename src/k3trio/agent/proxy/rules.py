@@ -10,6 +10,7 @@ Chains (nat table)::
     K3TRIO-SVL-<hash>  node-local endpoints (internal/externalTrafficPolicy Local)
     K3TRIO-EXT-<hash>  external entry: Cluster policy masquerades then goes to SVC; Local
                        policy sends pod and host traffic to SVC, the rest to SVL unmasqueraded
+    K3TRIO-FW-<hash>   load-balancer IPs with loadBalancerSourceRanges: allowed sources to EXT
     K3TRIO-SEP-<hash>  one endpoint: hairpin masquerade, then DNAT (recent --set for affinity)
     POSTROUTING ──> K3TRIO-POSTROUTING: MASQUERADE what carries the 0x4000 mark
     K3TRIO-MARK-MASQ: set the mark (traffic to a cluster IP from outside the cluster CIDR,
@@ -18,7 +19,8 @@ Chains (nat table)::
 Filter table: ``K3TRIO-SERVICES`` (OUTPUT/FORWARD, new connections) REJECTs cluster IPs of
 services without endpoints (DROP when only node-local endpoints would do and there are
 none); ``K3TRIO-EXTERNAL-SERVICES`` (INPUT/FORWARD) does the same for node ports, external
-IPs and load-balancer IPs; ``K3TRIO-FORWARD`` accepts marked and established traffic so a
+IPs and load-balancer IPs (and drops load-balancer traffic from sources outside
+``loadBalancerSourceRanges``); ``K3TRIO-FORWARD`` accepts marked and established traffic so a
 restrictive FORWARD policy does not block service traffic.
 
 Endpoints: the ready ones of the service's EndpointSlices (IPv4); when none is ready, the
@@ -60,7 +62,7 @@ TOP_CHAINS: dict[str, tuple[str, ...]] = {
     "filter": (SERVICES, EXTERNAL_SERVICES, FORWARD),
 }
 #: Prefixes of the per-service chains this part owns (stale ones are deleted on sync).
-CHAIN_PREFIXES = ("K3TRIO-SVC-", "K3TRIO-SVL-", "K3TRIO-EXT-", "K3TRIO-SEP-")
+CHAIN_PREFIXES = ("K3TRIO-SVC-", "K3TRIO-SVL-", "K3TRIO-EXT-", "K3TRIO-FW-", "K3TRIO-SEP-")
 
 #: ``(table, built-in chain, rule spec)`` of the jumps into our chains (inserted once, first).
 BUILTIN_JUMPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -122,6 +124,7 @@ class ServicePort:
     node_port: int = 0
     external_ips: tuple[str, ...] = ()
     ingress_ips: tuple[str, ...] = ()
+    source_ranges: tuple[str, ...] = ()
     affinity_seconds: int = 0
     internal_local: bool = False
     external_local: bool = False
@@ -154,6 +157,13 @@ def _ipv4(value: Any) -> bool:
         return False
 
 
+def _ipv4_net(value: Any) -> bool:
+    try:
+        return ipaddress.ip_network(str(value).strip(), strict=False).version == 4
+    except ValueError:
+        return False
+
+
 def service_ports(svc: Obj) -> list[ServicePort]:
     """The proxied ports of a Service (none for headless and ExternalName services)."""
     meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
@@ -182,6 +192,8 @@ def service_ports(svc: Obj) -> list[ServicePort]:
             node_port=int(p.get("nodePort") or 0) if stype in ("NodePort", "LoadBalancer")
             else 0,
             external_ips=external_ips, ingress_ips=ingress, affinity_seconds=affinity,
+            source_ranges=tuple(str(r).strip() for r in spec.get("loadBalancerSourceRanges") or []
+                                if _ipv4_net(r)) if stype == "LoadBalancer" else (),
             internal_local=spec.get("internalTrafficPolicy") == "Local",
             external_local=external_local))
     return out
@@ -307,9 +319,22 @@ def _service(t: _Tables, sp: ServicePort, eps: list[Endpoint], node: NodeInfo) -
             for ip in sp.external_ips:
                 t.add("nat", SERVICES, *_comment(f"{sp.display} external IP"), "-d", f"{ip}/32",
                       *_dport(sp, sp.port), "-j", ext_chain)
+            fw_chain = chain_name("FW", key)
             for ip in sp.ingress_ips:
                 t.add("nat", SERVICES, *_comment(f"{sp.display} loadbalancer IP"), "-d",
-                      f"{ip}/32", *_dport(sp, sp.port), "-j", ext_chain)
+                      f"{ip}/32", *_dport(sp, sp.port),
+                      "-j", fw_chain if sp.source_ranges else ext_chain)
+            if sp.ingress_ips and sp.source_ranges:
+                # Allowed sources go on; the rest keep the load-balancer destination and are
+                # dropped by the filter rule below.
+                t.chain("nat", fw_chain)
+                for cidr in sp.source_ranges:
+                    t.add("nat", fw_chain, *_comment(f"{sp.display} loadbalancer IP"),
+                          "-s", cidr, "-j", ext_chain)
+                for ip in sp.ingress_ips:
+                    t.add("filter", EXTERNAL_SERVICES,
+                          *_comment(f"{sp.display} traffic not accepted by {fw_chain}"),
+                          "-d", f"{ip}/32", *_dport(sp, sp.port), "-j", "DROP")
             if sp.node_port:
                 t.add("nat", NODEPORTS, *_comment(sp.display), *_dport(sp, sp.node_port),
                       "-j", ext_chain)
